@@ -1,0 +1,281 @@
+"""TaskModel: one fitted vocabulary, a calibrated category head, an automation head, explanations."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GroupKFold
+
+from classifier.features import build_features
+from classifier.prediction import Explanation, Prediction, Term, automation_level
+from classifier.text import normalise, stem, words
+from datasets.schema import CATEGORIES, LABELS
+
+NOT_OUTSOURCEABLE = LABELS.index("not_outsourceable")
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The softmax temperature that minimises log-loss of held-out logits (one scalar keeps the
+    model linear, so explanations stay exact)."""
+    def nll(log_t: float) -> float:
+        logp = log_softmax(logits / np.exp(log_t), axis=1)
+        return -logp[np.arange(len(y)), y].mean()
+    result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+    return float(np.exp(result.x))
+
+
+def choose_out_of_scope_threshold(outsourceable: np.ndarray, is_out: np.ndarray) -> float:
+    """The threshold on P(outsourceable) that maximises F1 of the out-of-scope flag."""
+    best_t, best_f1 = 0.5, -1.0
+    for t in np.linspace(0.05, 0.95, 91):
+        flagged = outsourceable < t
+        tp = np.sum(flagged & is_out)
+        precision = tp / max(flagged.sum(), 1)
+        recall = tp / max(is_out.sum(), 1)
+        f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+        if f1 > best_f1:
+            best_t, best_f1 = float(t), f1
+    return best_t
+
+
+class TaskModel(BaseEstimator):
+    """Sorts work descriptions into outsourcing categories and scores their automation potential.
+
+    Parameters
+    ----------
+    features : str
+        Feature kind for :func:`classifier.features.build_features`.
+    C : float
+        Inverse regularisation of the category head (logistic regression over the four labels).
+    alpha : float
+        Ridge penalty of the automation head.
+    calibration_folds : int
+        Grouped folds used inside ``fit`` to learn the temperature and the out-of-scope threshold
+        from held-out predictions; 0 or 1 skips calibration (temperature 1, threshold 0.5).
+    low_confidence_weight : float
+        Sample weight of rows whose labeler marked them as a borderline call.
+    random_state : int
+        Seed for fold shuffling.
+    """
+
+    def __init__(self, features="word+char", C=10.0, alpha=2.0, calibration_folds=3,
+                 low_confidence_weight=0.5, random_state=0):
+        self.features = features
+        self.C = C
+        self.alpha = alpha
+        self.calibration_folds = calibration_folds
+        self.low_confidence_weight = low_confidence_weight
+        self.random_state = random_state
+
+    # ----------------------------------------------------------------- fitting
+    def _category_head(self) -> LogisticRegression:
+        return LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
+
+    def fit(self, texts, labels, automation=None, groups=None, confidence=None):
+        """Fit both heads.
+
+        Parameters
+        ----------
+        texts : sequence of str
+        labels : sequence of str or None
+            One of ``LABELS``, or None for rows that only teach the automation head.
+        automation : sequence of float, optional
+            Automation targets on a 0-1 scale; NaN where unknown.
+        groups : sequence of str, optional
+            Group ids (occupation, source template) so calibration folds never split a group.
+        confidence : sequence of str, optional
+            ``"low"`` marks borderline labels, which get ``low_confidence_weight``.
+
+        Returns
+        -------
+        self
+        """
+        texts = np.asarray(list(texts), dtype=object)
+        labels = np.asarray([lab if isinstance(lab, str) else "" for lab in labels], dtype=object)
+        automation = (np.full(len(texts), np.nan) if automation is None
+                      else np.asarray(automation, dtype=float))
+        groups = np.arange(len(texts)).astype(str) if groups is None else np.asarray(groups)
+        weights = np.ones(len(texts))
+        if confidence is not None:
+            weights[np.asarray(confidence) == "low"] = self.low_confidence_weight
+
+        self.vectoriser_ = build_features(self.features).fit(texts)
+        X = self.vectoriser_.transform(texts)
+        labeled = np.isin(labels, LABELS)
+        y = np.array([LABELS.index(lab) for lab in labels[labeled]])
+        self.category_head_ = self._category_head().fit(X[labeled], y, sample_weight=weights[labeled])
+        self._calibrate(X[labeled], y, groups[labeled], weights[labeled])
+
+        scored = ~np.isnan(automation)
+        self.automation_head_ = Ridge(alpha=self.alpha, solver="auto", random_state=self.random_state)
+        self.automation_head_.fit(X[scored], automation[scored])
+        self.classes_ = np.array(LABELS)
+        self._index_features()
+        return self
+
+    def _calibrate(self, X, y, groups, weights) -> None:
+        self.temperature_, self.out_of_scope_threshold_ = 1.0, 0.5
+        n_groups = len(np.unique(groups))
+        if self.calibration_folds < 2 or n_groups < self.calibration_folds:
+            return
+        logits = np.zeros((len(y), len(LABELS)))
+        folds = GroupKFold(n_splits=self.calibration_folds, shuffle=True, random_state=self.random_state)
+        for train, test in folds.split(X, y, groups):
+            head = self._category_head().fit(X[train], y[train], sample_weight=weights[train])
+            logits[test] = _full_logits(head, X[test])
+        self.temperature_ = fit_temperature(logits, y)
+        proba = softmax(logits / self.temperature_, axis=1)
+        self.out_of_scope_threshold_ = choose_out_of_scope_threshold(
+            1.0 - proba[:, NOT_OUTSOURCEABLE], y == NOT_OUTSOURCEABLE)
+
+    def _index_features(self) -> None:
+        names = self.vectoriser_.get_feature_names_out()
+        self.feature_is_char_ = np.array([n.startswith("char__") for n in names])
+        self.feature_terms_ = np.array([n.split("__", 1)[1] for n in names], dtype=object)
+
+    # --------------------------------------------------------------- predicting
+    def logits(self, X) -> np.ndarray:
+        """Temperature-scaled logits over ``LABELS`` for a feature matrix."""
+        return _full_logits(self.category_head_, X) / self.temperature_
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Calibrated probabilities over ``classes_`` (the four labels)."""
+        return softmax(self.logits(self.vectoriser_.transform(list(texts))), axis=1)
+
+    def predict_columns(self, texts) -> dict[str, np.ndarray]:
+        """Every output field as a column array: one vectorised pass over the batch."""
+        X = self.vectoriser_.transform(list(texts))
+        proba = softmax(self.logits(X), axis=1)
+        outsourceable = 1.0 - proba[:, NOT_OUTSOURCEABLE]
+        category_p = proba[:, :len(CATEGORIES)] / np.maximum(outsourceable, 1e-12)[:, None]
+        score = np.clip(self.automation_head_.predict(X), 0.0, 1.0)
+        return {
+            "category": np.asarray(CATEGORIES, dtype=object)[category_p.argmax(axis=1)],
+            "confidence": category_p.max(axis=1),
+            "p_bpo_front_office": category_p[:, 0],
+            "p_bpo_back_office": category_p[:, 1],
+            "p_kpo": category_p[:, 2],
+            "outsourceable": outsourceable,
+            "out_of_scope": outsourceable < self.out_of_scope_threshold_,
+            "automation_score": score,
+            "automation_level": np.clip(np.rint(score * 4), 0, 4).astype(int),
+            "_X": X,
+        }
+
+    def predict(self, texts, explain: bool = False, top_terms: int = 8) -> list[Prediction]:
+        """Predictions for a batch of texts, optionally with the terms that drove them."""
+        texts = list(texts)
+        cols = self.predict_columns(texts)
+        predictions = []
+        for i in range(len(texts)):
+            explanation = self._explain(texts[i], cols["_X"][i], cols["category"][i], top_terms) if explain else None
+            predictions.append(Prediction(
+                category=str(cols["category"][i]),
+                confidence=round(float(cols["confidence"][i]), 4),
+                p_bpo_front_office=round(float(cols["p_bpo_front_office"][i]), 4),
+                p_bpo_back_office=round(float(cols["p_bpo_back_office"][i]), 4),
+                p_kpo=round(float(cols["p_kpo"][i]), 4),
+                outsourceable=round(float(cols["outsourceable"][i]), 4),
+                out_of_scope=bool(cols["out_of_scope"][i]),
+                automation_score=round(float(cols["automation_score"][i]), 4),
+                automation_level=automation_level(cols["automation_score"][i]),
+                explanation=explanation,
+            ))
+        return predictions
+
+    def predict_jobs(self, jobs, explain: bool = False):
+        """Split each job description into duties and classify all duties as one flat batch.
+
+        Parameters
+        ----------
+        jobs : iterable of dict or str
+            Each with ``description`` (and optionally ``title``), or the description itself.
+        """
+        from classifier.jobs import predict_jobs
+        return predict_jobs(self, jobs, explain=explain)
+
+    # ------------------------------------------------------------- explaining
+    def _explain(self, text: str, x_row, category: str, top_terms: int) -> Explanation:
+        """Exact per-term contributions of the two linear heads for one text.
+
+        Category weights are centred over the four labels (softmax is blind to a shared shift)
+        and divided by the temperature, so they add up to the chosen label's logit minus the
+        intercept. Character n-grams are credited to the words that contain them.
+        """
+        x_row = x_row.tocsr()
+        idx, values = x_row.indices, x_row.data
+        coef = _full_coef(self.category_head_)
+        label = LABELS.index(category)
+        cat_w = (coef[label, idx] - coef[:, idx].mean(axis=0)) * values / self.temperature_
+        auto_w = self.automation_head_.coef_[idx] * values
+        surface = _SurfaceIndex(text)
+        cat_terms, auto_terms = defaultdict(float), defaultdict(float)
+        for j, feature in enumerate(idx):
+            for term, share in surface.credit(self.feature_terms_[feature], self.feature_is_char_[feature]):
+                cat_terms[term] += cat_w[j] * share
+                auto_terms[term] += auto_w[j] * share
+        return Explanation(category=_top(cat_terms, top_terms), automation=_top(auto_terms, top_terms))
+
+
+class _SurfaceIndex:
+    """Maps stemmed word n-grams and character n-grams back to the words a user wrote."""
+
+    def __init__(self, text: str):
+        norm = normalise(text)
+        self.tokens = words(norm)
+        self.stems = [stem(t) for t in self.tokens]
+        self.chunks = [" " + c + " " for c in norm.split()]
+        self.chunk_words = [" ".join(words(c)) or c.strip() for c in self.chunks]
+
+    def credit(self, term: str, is_char: bool) -> list[tuple[str, float]]:
+        if is_char:
+            owners = [w for c, w in zip(self.chunks, self.chunk_words) if term in c]
+            owners = list(dict.fromkeys(owners))
+        else:
+            parts = term.split(" ")
+            n = len(parts)
+            owners = [" ".join(self.tokens[i:i + n]) for i in range(len(self.stems) - n + 1)
+                      if self.stems[i:i + n] == parts]
+            owners = list(dict.fromkeys(owners)) or [term]
+        return [(owner, 1.0 / len(owners)) for owner in owners] if owners else []
+
+
+def _top(weights: dict[str, float], k: int) -> list[Term]:
+    ranked = sorted(weights.items(), key=lambda kv: -abs(kv[1]))[:k]
+    return [Term(term=t, weight=round(float(w), 4)) for t, w in ranked if abs(w) > 1e-6]
+
+
+def _order(head: LogisticRegression) -> np.ndarray:
+    """Column of each of ``LABELS`` in the head's own class order (absent labels get -1)."""
+    position = {int(c): i for i, c in enumerate(head.classes_)}
+    return np.array([position.get(k, -1) for k in range(len(LABELS))])
+
+
+def _per_class(head: LogisticRegression) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients and intercepts with one row per class, also for a two-class head."""
+    if head.coef_.shape[0] == 1:
+        return (np.vstack([np.zeros_like(head.coef_), head.coef_]),
+                np.concatenate([[0.0], head.intercept_]))
+    return head.coef_, head.intercept_
+
+
+def _full_coef(head: LogisticRegression) -> np.ndarray:
+    order = _order(head)
+    coef, _ = _per_class(head)
+    full = np.zeros((len(LABELS), coef.shape[1]))
+    full[order >= 0] = coef[order[order >= 0]]
+    return full
+
+
+def _full_logits(head: LogisticRegression, X) -> np.ndarray:
+    """Logits over all four labels, a large negative number for a label the head never saw."""
+    order = _order(head)
+    coef, intercept = _per_class(head)
+    raw = np.asarray(X @ coef.T) + intercept
+    out = np.full((X.shape[0], len(LABELS)), -1e9)
+    out[:, order >= 0] = raw[:, order[order >= 0]]
+    return out

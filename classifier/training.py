@@ -1,0 +1,138 @@
+"""Fit a model on everything we ship, measure it honestly, and store it in the registry."""
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from classifier.evaluation import cross_validate, evaluate_predictions, frozen_test_mask
+from classifier.model import TaskModel
+from classifier.registry import Registry
+from datasets.loaders import fingerprint, load_labeled_file, load_occupations, load_training_frame
+from datasets.schema import LABELS, SchemaError
+
+DEFAULT_PARAMS = {"features": "word+char", "C": 10.0, "alpha": 2.0, "calibration_folds": 3,
+                  "low_confidence_weight": 0.5, "random_state": 0}
+
+
+def build_model(**overrides) -> TaskModel:
+    """An unfitted TaskModel with the default parameters, any of them overridden."""
+    return TaskModel(**{**DEFAULT_PARAMS, **overrides})
+
+
+def _say(progress: Callable[[str], None] | None, message: str) -> None:
+    if progress:
+        progress(message)
+
+
+def row_counts(frame: pd.DataFrame) -> dict:
+    labeled = frame["label"].isin(LABELS)
+    return {"total": int(len(frame)), "labeled": int(labeled.sum()),
+            "with_automation": int(frame["automation"].notna().sum()),
+            "by_source": {k: int(v) for k, v in frame["source"].value_counts().items()},
+            "by_label": {k: int(v) for k, v in frame.loc[labeled, "label"].value_counts().items()}}
+
+
+def check_trainable(frame: pd.DataFrame) -> None:
+    """Refuse data a useful model cannot come from, before any time is spent fitting."""
+    present = set(frame.loc[frame["label"].isin(LABELS), "label"])
+    missing = [label for label in LABELS if label not in present]
+    if missing:
+        raise SchemaError(f"training data has no rows labeled {', '.join(missing)}")
+
+
+def fit_frame(frame: pd.DataFrame, params: dict | None = None) -> TaskModel:
+    return build_model(**(params or {})).fit(frame["text"], frame["label"], frame["automation"],
+                                             frame["group"], frame["confidence"])
+
+
+def measure(model: TaskModel, frame: pd.DataFrame, occupations=None, slices: bool = True) -> dict:
+    """Evaluate a fitted model on the rows of ``frame``."""
+    cols = model.predict_columns(frame["text"].tolist())
+    return evaluate_predictions(frame.reset_index(drop=True), cols, frame["exposure"].reset_index(drop=True),
+                                occupations, slices=slices)
+
+
+def train(extra_files=(), registry: Registry | None = None, cv: int = 0, params: dict | None = None,
+          frame: pd.DataFrame | None = None, make_current: bool = True,
+          progress: Callable[[str], None] | None = None, note: dict | None = None) -> tuple[str, dict]:
+    """Train on the shipped data plus ``extra_files``; evaluate; save a new registry version.
+
+    The model never sees the frozen test split, so its figures there are honest. With ``cv`` >= 2 the
+    manifest also holds grouped cross-validation figures. A failure anywhere leaves the registry's
+    current version untouched: the new version is written only at the very end.
+
+    Returns
+    -------
+    (version, manifest)
+    """
+    registry = registry or Registry()
+    started = time.perf_counter()
+    if frame is None:
+        _say(progress, "loading data")
+        frame = load_training_frame(extra_files)
+    check_trainable(frame)
+    params = {**DEFAULT_PARAMS, **(params or {})}
+    frozen = frozen_test_mask(frame["group"])
+    train_part, test_part = frame[~frozen], frame[frozen]
+    occupations = load_occupations()
+    metrics = {}
+    if cv and cv >= 2:
+        _say(progress, f"grouped {cv}-fold cross-validation")
+        oof = cross_validate(lambda: build_model(**params), train_part.reset_index(drop=True), folds=cv,
+                             progress=lambda k, n: _say(progress, f"  fold {k}/{n} done"))
+        metrics["cv"] = evaluate_predictions(train_part.reset_index(drop=True), oof,
+                                             train_part["exposure"].reset_index(drop=True), occupations)
+    _say(progress, f"fitting on {len(train_part)} rows ({int(train_part['label'].isin(LABELS).sum())} labeled)")
+    model = fit_frame(train_part, params)
+    _say(progress, f"measuring on the frozen test split ({len(test_part)} rows)")
+    metrics["frozen_test"] = measure(model, test_part, occupations, slices=False)
+    manifest = {
+        "labels": list(LABELS), "params": params,
+        "data": {"fingerprint": fingerprint(frame), "rows": row_counts(frame),
+                 "train_rows": int(len(train_part)), "frozen_test_rows": int(len(test_part)),
+                 "extra_files": [str(f) for f in extra_files]},
+        "thresholds": {"out_of_scope": model.out_of_scope_threshold_, "temperature": model.temperature_},
+        "metrics": metrics, "training_seconds": round(time.perf_counter() - started, 1),
+        **(note or {}),
+    }
+    version = registry.save(model, manifest, make_current=make_current)
+    _say(progress, f"saved version {version}" + (" (current)" if make_current else ""))
+    return version, registry.manifest(version)
+
+
+def evaluate(data=None, model=None, cv: int = 0, progress=None, include_shipped: bool = True) -> dict:
+    """Figures for ``outsort evaluate``.
+
+    With ``cv`` >= 2: grouped cross-validation of a fresh default model on the shipped data plus
+    ``data`` files. Otherwise: the fitted ``model`` measured on the ``data`` files, or, without
+    them, on the frozen test split of the shipped data.
+    """
+    data = [Path(p) for p in (data or [])]
+    occupations = load_occupations()
+    if cv and cv >= 2:
+        frame = (load_training_frame(data) if include_shipped
+                 else pd.concat([load_labeled_file(p) for p in data], ignore_index=True))
+        check_trainable(frame)
+        oof = cross_validate(build_model, frame, folds=cv,
+                             progress=lambda k, n: _say(progress, f"fold {k}/{n} done"))
+        return {"cv": evaluate_predictions(frame, oof, frame["exposure"], occupations)}
+    if model is None:
+        raise ValueError("evaluate needs a fitted model or cv >= 2")
+    if data:
+        frame = pd.concat([load_labeled_file(p) for p in data], ignore_index=True)
+        return {"data": measure(model, frame, occupations)}
+    frame = load_training_frame()
+    return {"frozen_test": measure(model, frame[frozen_test_mask(frame["group"])], occupations)}
+
+
+def stderr_progress(message: str) -> None:
+    """Progress lines for a terminal; quiet when stderr is not one."""
+    if sys.stderr.isatty():
+        print(f"[outsort] {message}", file=sys.stderr, flush=True)
+
+
+__all__ = ["DEFAULT_PARAMS", "build_model", "train", "evaluate", "measure", "fit_frame", "row_counts"]

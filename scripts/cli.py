@@ -1,0 +1,236 @@
+"""The ``outsort`` command: parses arguments, calls the library, prints results."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+class CommandError(Exception):
+    """A failure to report as one line on stderr."""
+
+
+def _registry(args):
+    from classifier.registry import Registry
+    return Registry(args.registry)
+
+
+def _load(args):
+    from classifier import load_model
+    return load_model(args.model, registry=_registry(args))
+
+
+# ---------------------------------------------------------------- commands
+def cmd_train(args) -> int:
+    from classifier.training import stderr_progress, train
+    extra = list(args.data or [])
+    version, manifest = train(extra_files=extra, registry=_registry(args), cv=args.cv,
+                              make_current=not args.no_current, progress=stderr_progress)
+    print(version)
+    _print_metrics(manifest["metrics"])
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from classifier.batch import predict_file
+    model = _load(args)
+    started = time.perf_counter()
+    progress = _progress_bar(args.input)
+    rows = predict_file(model, args.input, args.output, text_column=args.text_column, jobs=args.jobs,
+                        input_format=args.input_format, output_format=args.output_format,
+                        chunk_rows=args.chunk_rows, on_chunk=progress.update if progress else None)
+    if progress:
+        progress.close()
+    seconds = time.perf_counter() - started
+    print(f"scored {rows} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)", file=sys.stderr)
+    return 0
+
+
+def _progress_bar(input_path: str):
+    """A tqdm bar on a terminal; nothing when output is piped or logged."""
+    if not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(unit="rows", desc=Path(input_path).name if input_path != "-" else "stdin", file=sys.stderr)
+
+
+def cmd_evaluate(args) -> int:
+    from classifier.training import evaluate
+    from classifier.training import stderr_progress
+    report = evaluate(data=args.data, model=None if args.cv else _load(args), cv=args.cv,
+                      progress=stderr_progress, include_shipped=not args.data_only)
+    _print_metrics(report)
+    text = json.dumps(report, indent=2, sort_keys=True)
+    if args.output == "-":
+        print(text)
+    else:
+        Path(args.output).write_text(text + "\n")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from service.server import run
+    return run(host=args.host, port=args.port, workers=args.workers, registry=args.registry, model=args.model)
+
+
+def cmd_data_check(args) -> int:
+    from datasets.checks import run_checks
+    ok, report = run_checks(extra_files=args.data or [])
+    print(report)
+    return 0 if ok else 1
+
+
+def cmd_data_fetch(args) -> int:
+    from datasets.fetch import fetch
+    for path in fetch(args.cache):
+        print(path)
+    return 0
+
+
+def cmd_models(args) -> int:
+    registry = _registry(args)
+    current = registry.current()
+    print(f"{'':2}{'version':29} {'macro_f1':>8} {'auto_rho':>8} {'out_auc':>8}  note")
+    for version in registry.versions():
+        manifest = registry.manifest(version)
+        test = manifest.get("metrics", {}).get("frozen_test", {}).get("all", {})
+        cat, auto = test.get("category", {}), test.get("automation", {})
+        mark = "* " if version == current else "  "
+        print(f"{mark}{version:29} {_fmt(cat.get('category_macro_f1')):>8} {_fmt(auto.get('spearman')):>8} "
+              f"{_fmt(cat.get('outsourceable_auroc')):>8}  {manifest.get('note', '')}")
+    return 0
+
+
+def cmd_promote(args) -> int:
+    from classifier.lifecycle import promote
+    decision = promote(_registry(args), args.version, force=args.force)
+    print(decision.message)
+    return 0 if decision.promoted else 1
+
+
+def cmd_rollback(args) -> int:
+    from classifier.lifecycle import rollback
+    print(f"current version is now {rollback(_registry(args))}")
+    return 0
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _print_metrics(metrics: dict) -> None:
+    """A compact table of the headline figures of each evaluation in ``metrics``."""
+    rows = []
+    for split, by_source in metrics.items():
+        if not isinstance(by_source, dict):
+            continue
+        for source, entry in by_source.items():
+            if source == "slices" or not isinstance(entry, dict):
+                continue
+            cat, auto = entry.get("category", {}), entry.get("automation", {})
+            rows.append((split, source, cat.get("n"), cat.get("category_macro_f1"), cat.get("outsourceable_auroc"),
+                         cat.get("ece"), auto.get("spearman"), auto.get("qwk"),
+                         auto.get("occupation_spearman_human_beta")))
+    header = ("split", "source", "n", "macro_f1", "out_auroc", "ece", "auto_rho", "auto_qwk", "occ_rho")
+    print("  ".join(f"{h:>11}" for h in header), file=sys.stderr)
+    for row in rows:
+        print("  ".join(_cell(v) for v in row), file=sys.stderr)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return f"{'-':>11}"
+    if isinstance(value, float):
+        return f"{value:>11.3f}"
+    return f"{value!s:>11}"
+
+
+# ----------------------------------------------------------------- parsing
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="outsort", description=__doc__.splitlines()[0])
+    parser.add_argument("--registry", default=None, help="model registry folder (default: OUTSORT_REGISTRY or models/)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model and store it as a new registry version")
+    p.add_argument("--data", action="append", help="extra labeled CSV (text,label[,automation_level,...]); repeatable")
+    p.add_argument("--cv", type=int, default=0, help="also run grouped N-fold cross-validation (0: frozen split only)")
+    p.add_argument("--no-current", action="store_true", help="store the version without making it current")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="score a CSV, JSON Lines, Parquet or text file")
+    p.add_argument("--input", required=True, help="input file, or - for stdin")
+    p.add_argument("--output", required=True, help="output file, or - for stdout")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--model", default=None, help="version name or version folder (default: current)")
+    p.add_argument("--jobs", action="store_true", help="rows are whole job descriptions (title, description)")
+    p.add_argument("--input-format", choices=("csv", "jsonl", "txt", "parquet"))
+    p.add_argument("--output-format", choices=("csv", "jsonl", "parquet"))
+    p.add_argument("--chunk-rows", type=int, default=10_000)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="measure a model, or run grouped cross-validation")
+    p.add_argument("--data", action="append", help="labeled CSV to evaluate on (with --cv: added to the shipped data)")
+    p.add_argument("--data-only", action="store_true", help="with --cv: use only the --data files")
+    p.add_argument("--model", default=None)
+    p.add_argument("--cv", type=int, default=0, help="grouped N-fold cross-validation of a fresh model")
+    p.add_argument("--output", default="evaluation.json", help="where to write the JSON (- for stdout)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("serve", help="serve the HTTP API and page with gunicorn")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--model", default=None)
+    p.set_defaults(func=cmd_serve)
+
+    data = sub.add_parser("data", help="check or fetch training data").add_subparsers(dest="data_command", required=True)
+    p = data.add_parser("check", help="validate the shipped data (and --data files) and print counts")
+    p.add_argument("--data", action="append")
+    p.set_defaults(func=cmd_data_check)
+    p = data.add_parser("fetch", help="download the public O*NET task ratings into the local cache")
+    p.add_argument("--cache", default=None)
+    p.set_defaults(func=cmd_data_fetch)
+
+    sub.add_parser("models", help="list registry versions").set_defaults(func=cmd_models)
+    p = sub.add_parser("promote", help="make VERSION current if it is not worse than the current model")
+    p.add_argument("version")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_promote)
+    sub.add_parser("rollback", help="go back to the previous current version").set_defaults(func=cmd_rollback)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``outsort`` console script."""
+    from classifier.batch import InputError
+    from classifier.registry import ModelLoadError
+    from datasets.schema import SchemaError
+
+    args = build_parser().parse_args(argv)
+    warnings.simplefilter("default")
+    try:
+        return args.func(args)
+    except (InputError, SchemaError, ModelLoadError, CommandError) as exc:
+        print(f"outsort: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileNotFoundError as exc:
+        print(f"outsort: error: file not found: {exc.filename}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"outsort: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
