@@ -10,12 +10,14 @@ import pandas as pd
 
 from classifier.evaluation import cross_validate, evaluate_predictions, frozen_test_mask
 from classifier.model import TaskModel
+from classifier.model_card import write_model_card
 from classifier.registry import Registry
+from datasets import feedback_store
 from datasets.loaders import fingerprint, load_labeled_file, load_occupations, load_training_frame
 from datasets.schema import LABELS, SchemaError
 
-DEFAULT_PARAMS = {"features": "word+char", "C": 10.0, "alpha": 2.0, "calibration_folds": 3,
-                  "low_confidence_weight": 0.5, "random_state": 0}
+DEFAULT_PARAMS = {"features": "word+char", "C": 10.0, "automation_C": 5.0, "outsourceable_weight": 0.1,
+                  "calibration_folds": 3, "low_confidence_weight": 0.5, "random_state": 0}
 
 
 def build_model(**overrides) -> TaskModel:
@@ -58,12 +60,17 @@ def measure(model: TaskModel, frame: pd.DataFrame, occupations=None, slices: boo
 
 def train(extra_files=(), registry: Registry | None = None, cv: int = 0, params: dict | None = None,
           frame: pd.DataFrame | None = None, make_current: bool = True,
-          progress: Callable[[str], None] | None = None, note: dict | None = None) -> tuple[str, dict]:
+          progress: Callable[[str], None] | None = None, note: dict | None = None,
+          feedback: str | None = None) -> tuple[str, dict]:
     """Train on the shipped data plus ``extra_files``; evaluate; save a new registry version.
 
     The model never sees the frozen test split, so its figures there are honest. With ``cv`` >= 2 the
     manifest also holds grouped cross-validation figures. A failure anywhere leaves the registry's
     current version untouched: the new version is written only at the very end.
+
+    ``feedback`` names the service's feedback database (SQLite path or ``postgresql://`` URL):
+    its corrections, one per text with the latest winning, replace every row of the same text
+    (see :func:`datasets.feedback_store.merge_feedback`).
 
     Returns
     -------
@@ -71,9 +78,15 @@ def train(extra_files=(), registry: Registry | None = None, cv: int = 0, params:
     """
     registry = registry or Registry()
     started = time.perf_counter()
+    feedback_note = {}
+    if feedback:  # read first: a bad database fails before any time is spent
+        _say(progress, f"reading corrections from {feedback_store.display(feedback)}")
+        corrections = feedback_store.load_feedback(feedback)
     if frame is None:
         _say(progress, "loading data")
         frame = load_training_frame(extra_files)
+    if feedback:
+        frame, feedback_note = _with_feedback(frame, corrections, feedback)
     check_trainable(frame)
     params = {**DEFAULT_PARAMS, **(params or {})}
     frozen = frozen_test_mask(frame["group"])
@@ -94,14 +107,23 @@ def train(extra_files=(), registry: Registry | None = None, cv: int = 0, params:
         "labels": list(LABELS), "params": params,
         "data": {"fingerprint": fingerprint(frame), "rows": row_counts(frame),
                  "train_rows": int(len(train_part)), "frozen_test_rows": int(len(test_part)),
-                 "extra_files": [str(f) for f in extra_files]},
+                 "extra_files": [str(f) for f in extra_files], **feedback_note},
         "thresholds": {"out_of_scope": model.out_of_scope_threshold_, "temperature": model.temperature_},
         "metrics": metrics, "training_seconds": round(time.perf_counter() - started, 1),
         **(note or {}),
     }
     version = registry.save(model, manifest, make_current=make_current)
+    write_model_card(registry, version)
     _say(progress, f"saved version {version}" + (" (current)" if make_current else ""))
     return version, registry.manifest(version)
+
+
+def _with_feedback(frame: pd.DataFrame, corrections: pd.DataFrame, database: str) -> tuple[pd.DataFrame, dict]:
+    """``frame`` with the corrections merged in, and what the manifest records about them."""
+    merged = feedback_store.merge_feedback(frame, corrections)
+    replaced = len(frame) + len(corrections) - len(merged)
+    return merged, {"feedback": {"database": feedback_store.display(database), "texts": int(len(corrections)),
+                                 "replaced_rows": int(replaced)}}
 
 
 def evaluate(data=None, model=None, cv: int = 0, progress=None, include_shipped: bool = True) -> dict:

@@ -10,7 +10,7 @@ from datasets.schema import CATEGORIES, LABELS
 
 
 def test_init_only_stores_parameters():
-    model = TaskModel(C=3.0, alpha=0.5, random_state=7)
+    model = TaskModel(C=3.0, automation_C=0.5, random_state=7)
     assert model.get_params()["C"] == 3.0
     assert not [k for k in vars(model) if k.endswith("_")]
     assert clone(model).get_params() == model.get_params()
@@ -59,12 +59,30 @@ def test_category_explanation_is_exact(model, text):
     centred = logits[0, order] - logits[0, order].mean()
     total = sum(t.weight for t in prediction.explanation.category)
     assert total == pytest.approx(centred[label], abs=1e-2)
-    automation_total = sum(t.weight for t in prediction.explanation.automation)
-    assert automation_total + model.automation_head_.intercept_ == pytest.approx(
-        model.automation_head_.predict(X)[0], abs=1e-2)
 
 
 def test_explanation_names_words_the_user_wrote(model):
     prediction = model.predict(["Phone customers about their overdue invoices"], explain=True)[0]
     terms = {t.term for t in prediction.explanation.category}
     assert terms & {"phone", "customers", "phone customers"}
+
+
+def test_automation_weights_are_gradient_times_input(model):
+    """Each term's automation weight is how far the score moves per unit of that feature, times
+    the feature's value: checked against a finite difference of the real score."""
+    text = "key invoice data from scanned forms into the ledger"
+    X = model.vectoriser_.transform([text]).tocsr().astype(np.float64)  # float32 is too coarse to difference
+    sensitivity = model._automation_sensitivity(X)
+    score = model._automation_score(X, 1.0 - _not_out(model, X))[0][0]
+    eps = 1e-5
+    for feature in X.indices[:5]:
+        bumped = X.copy().tolil()
+        bumped[0, feature] += eps
+        bumped = bumped.tocsr()
+        moved = model._automation_score(bumped, 1.0 - _not_out(model, bumped))[0][0]
+        assert (moved - score) / eps == pytest.approx(sensitivity[feature], rel=1e-2, abs=1e-5)
+
+
+def _not_out(model, X):
+    from scipy.special import softmax
+    return softmax(model.logits(X), axis=1)[:, LABELS.index("not_outsourceable")]
