@@ -61,13 +61,26 @@ def read_chunks(path: str, fmt: str, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> It
             else:
                 yield from _text_line_chunks(handle, path, chunk_rows)
     except UnicodeDecodeError:
-        raise InputError(f"{path}: not valid UTF-8 text") from None
+        raise InputError(f"{path}: {_first_non_utf8_line(path)}not valid UTF-8 text (save it as UTF-8)") from None
     except (pd.errors.ParserError, ValueError) as exc:
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{path}: cannot parse as {fmt}: {str(exc).splitlines()[0]}") from None
     except ImportError:
         raise InputError("reading Parquet needs pyarrow (pip install pyarrow)") from None
+
+
+def _first_non_utf8_line(path: str) -> str:
+    """``"line N: "`` for the first line of ``path`` that is not UTF-8, so a user can find it."""
+    if path == "-":
+        return ""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return f"line {number}: "
+    return ""
 
 
 def _refuse_binary(path: str) -> None:

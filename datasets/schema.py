@@ -57,15 +57,18 @@ def read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         line = raw[: exc.start].count(b"\n") + 1
         raise SchemaError(f"{path}: line {line}: not valid UTF-8") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
-        raise SchemaError(f"{path}: empty file, expected a header row")
-    header = [name.strip() for name in reader.fieldnames]
-    reader.fieldnames = header
-    rows = []
-    for row in reader:
-        if None in row:
-            raise SchemaError(f"{path}: row {reader.line_num}: more fields than the header has")
-        rows.append(row)
+    try:
+        if not reader.fieldnames:
+            raise SchemaError(f"{path}: empty file, expected a header row")
+        header = [name.strip() for name in reader.fieldnames]
+        reader.fieldnames = header
+        rows = []
+        for row in reader:
+            if None in row:
+                raise SchemaError(f"{path}: row {reader.line_num}: more fields than the header has")
+            rows.append(row)
+    except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
+        raise SchemaError(f"{path}: line {reader.line_num + 1}: not readable as CSV ({exc})") from None
     return header, rows
 
 

@@ -30,13 +30,30 @@ def cmd_train(args) -> int:
     from classifier.training import stderr_progress, train
     extra = list(args.data or [])
     version, manifest = train(extra_files=extra, registry=_registry(args), cv=args.cv,
-                              make_current=not args.no_current, progress=stderr_progress)
+                              make_current=not args.no_current, progress=stderr_progress,
+                              feedback=_feedback_database(args.with_feedback))
     print(version)
     _print_metrics(manifest["metrics"])
     return 0
 
 
+def _feedback_database(given: str | None) -> str | None:
+    """``--with-feedback``'s database: the one given, else the service's from the environment."""
+    if given is None or given:
+        return given
+    from datasets.feedback_store import default_database
+    database = default_database()
+    if not database:
+        raise CommandError("--with-feedback: give the feedback database (SQLite path or postgresql:// URL) "
+                           "or set OUTSORT_DATABASE_URL or OUTSORT_DATABASE")
+    return database
+
+
 def cmd_predict(args) -> int:
+    if args.engine == "dask":
+        return _predict_dask(args)
+    if args.scheduler:
+        raise CommandError("--scheduler needs --engine dask")
     from classifier.batch import predict_file
     model = _load(args)
     started = time.perf_counter()
@@ -48,6 +65,20 @@ def cmd_predict(args) -> int:
         progress.close()
     seconds = time.perf_counter() - started
     print(f"scored {rows} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)", file=sys.stderr)
+    return 0
+
+
+def _predict_dask(args) -> int:
+    try:
+        from classifier.distributed import predict_dask
+    except ImportError:
+        raise CommandError("--engine dask needs Dask: pip install 'outsort[scale]'") from None
+    started = time.perf_counter()
+    rows = predict_dask(args.model, args.input, args.output, text_column=args.text_column,
+                        scheduler=args.scheduler, jobs=args.jobs, registry=_registry(args))
+    seconds = time.perf_counter() - started
+    print(f"scored {rows} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s) "
+          f"into {args.output}/", file=sys.stderr)
     return 0
 
 
@@ -79,7 +110,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_serve(args) -> int:
     from service.server import run
-    return run(host=args.host, port=args.port, workers=args.workers, registry=args.registry, model=args.model)
+    return run(host=args.host, port=args.port, workers=args.workers, registry=args.registry)
 
 
 def cmd_data_check(args) -> int:
@@ -120,6 +151,21 @@ def cmd_promote(args) -> int:
 def cmd_rollback(args) -> int:
     from classifier.lifecycle import rollback
     print(f"current version is now {rollback(_registry(args))}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from classifier.report import write_report
+    print(write_report(_registry(args), args.version, output_dir=args.output, compare=args.compare))
+    return 0
+
+
+def cmd_review(args) -> int:
+    from classifier.review import labeled_texts, read_texts, review_queue, write_queue
+    texts = read_texts(args.input, text_column=args.text_column)
+    queue = review_queue(_load(args), texts, limit=args.limit, exclude=labeled_texts())
+    write_queue(queue, args.output)
+    print(f"{len(queue)} of {len(texts)} texts queued for review, least sure first", file=sys.stderr)
     return 0
 
 
@@ -164,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", action="append", help="extra labeled CSV (text,label[,automation_level,...]); repeatable")
     p.add_argument("--cv", type=int, default=0, help="also run grouped N-fold cross-validation (0: frozen split only)")
     p.add_argument("--no-current", action="store_true", help="store the version without making it current")
+    p.add_argument("--with-feedback", nargs="?", const="", default=None, metavar="DB_OR_URL",
+                   help="merge the service's feedback corrections (latest per text wins); default database: "
+                        "OUTSORT_DATABASE_URL or OUTSORT_DATABASE")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="score a CSV, JSON Lines, Parquet or text file")
@@ -175,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-format", choices=("csv", "jsonl", "txt", "parquet"))
     p.add_argument("--output-format", choices=("csv", "jsonl", "parquet"))
     p.add_argument("--chunk-rows", type=int, default=10_000)
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="dask: score a CSV or Parquet input with Dask, --output is a folder of Parquet partitions")
+    p.add_argument("--scheduler", help="with --engine dask: address of a Dask scheduler (default: a local cluster)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="measure a model, or run grouped cross-validation")
@@ -189,7 +241,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--model", default=None)
     p.set_defaults(func=cmd_serve)
 
     data = sub.add_parser("data", help="check or fetch training data").add_subparsers(dest="data_command", required=True)
@@ -206,6 +257,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_promote)
     sub.add_parser("rollback", help="go back to the previous current version").set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("report", help="write the HTML evaluation report (and PNG figures) of a version")
+    p.add_argument("version")
+    p.add_argument("--output", default=None, help="folder for report.html and figures (default: the version folder)")
+    p.add_argument("--compare", default=None, help="version to diff against (default: the version's parent)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("review", help="texts the model is least sure about, as CSV in the label schema")
+    p.add_argument("--input", required=True, help="CSV, JSON Lines, Parquet or text file of unlabeled texts, - for stdin")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--output", default="-", help="CSV file, or - for stdout")
+    p.add_argument("--model", default=None, help="version name or version folder (default: current)")
+    p.set_defaults(func=cmd_review)
     return parser
 
 
@@ -213,13 +278,14 @@ def main(argv=None) -> int:
     """Entry point of the ``outsort`` console script."""
     from classifier.batch import InputError
     from classifier.registry import ModelLoadError
+    from datasets.feedback_store import FeedbackStoreError
     from datasets.schema import SchemaError
 
     args = build_parser().parse_args(argv)
     warnings.simplefilter("default")
     try:
         return args.func(args)
-    except (InputError, SchemaError, ModelLoadError, CommandError) as exc:
+    except (InputError, SchemaError, ModelLoadError, CommandError, FeedbackStoreError) as exc:
         print(f"outsort: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except FileNotFoundError as exc:

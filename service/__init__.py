@@ -49,9 +49,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(security.enforce_everywhere)
     feedback.init_app(app)
 
-    from service import api, ops
+    from service import api, ops, page
     app.register_blueprint(api.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(page.bp)
     return app
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from flask import Blueprint, current_app, g, request
 
@@ -90,9 +89,10 @@ def classify():
 @bp.post("/jobs")
 def jobs():
     """Classify the duties of one job description (JSON or text/plain) or of several (JSON)."""
+    # The documented query parameter is checked whatever the body, though only text/plain uses it.
+    title = _TITLE.validate(request.args.get("title", ""), "title")
     if request.mimetype == TEXT_PLAIN:
         description = request_schema(limits(), "jobs", TEXT_PLAIN).validate(text_body())
-        title = _TITLE.validate(request.args.get("title", ""), "title")
         batch, explain = [{"title": title, "description": description}], False
     else:
         body = request_schema(limits(), "jobs").validate(json_body())
@@ -114,7 +114,7 @@ def submit_feedback():
     try:
         row_id = feedback.store({**body, "model_version": served.version if served else None,
                                  "client": g.client, "request_id": g.request_id})
-    except sqlite3.Error as exc:
+    except feedback.FeedbackStoreError as exc:
         current_app.logger.error("feedback not stored: %s", exc)
         raise ApiError(503, "storage_unavailable", "the correction could not be stored; send it again",
                        headers={"Retry-After": "5"}) from None

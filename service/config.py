@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from classifier.registry import default_registry_path
+from datasets.feedback_store import FeedbackStoreError, database_url
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -39,6 +40,14 @@ def _float(raw: str) -> float:
     return float(raw)
 
 
+def _database_url(raw: str) -> str:
+    try:
+        database_url(raw)
+    except FeedbackStoreError as exc:
+        raise ValueError(str(exc)) from None
+    return raw
+
+
 def _keys(raw: str) -> tuple[str, ...]:
     return tuple(key.strip() for key in raw.split(",") if key.strip())
 
@@ -47,6 +56,7 @@ def _keys(raw: str) -> tuple[str, ...]:
 SETTINGS = (
     ("REGISTRY", "OUTSORT_REGISTRY", str, None),
     ("DATABASE", "OUTSORT_DATABASE", str, None),
+    ("DATABASE_URL", "OUTSORT_DATABASE_URL", _database_url, None),
     ("API_KEYS", "OUTSORT_API_KEYS", _keys, ()),
     ("API_KEYS_FILE", "OUTSORT_API_KEYS_FILE", str, None),
     ("REQUIRE_API_KEY_EVERYWHERE", "OUTSORT_REQUIRE_API_KEY_EVERYWHERE", _bool, False),
@@ -88,7 +98,9 @@ def from_environment(environ=None) -> dict:
 def finalise(config: dict, instance_path: str) -> None:
     """Fill in the settings that depend on others: registry, database, keys, secret key."""
     config["REGISTRY"] = str(config.get("REGISTRY") or default_registry_path())
-    config["DATABASE"] = str(config.get("DATABASE") or Path(instance_path) / "feedback.sqlite3")
+    # A URL (PostgreSQL, shared by replicas) wins over a SQLite path.
+    config["DATABASE"] = str(config.get("DATABASE_URL") or config.get("DATABASE")
+                             or Path(instance_path) / "feedback.sqlite3")
     keys = tuple(config.get("API_KEYS") or ())
     if config.get("API_KEYS_FILE"):
         keys += read_keys_file(Path(config["API_KEYS_FILE"]))

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from classifier import ModelLoadError, Registry
 from classifier.prediction import CATEGORIES, LABELS
+from classifier.registry import VERSION_PATTERN
 
 log = logging.getLogger("outsort.service")
 
@@ -151,6 +152,8 @@ class ModelHolder:
             version = version or self.registry.current()
             if version is None:
                 raise ModelRefused(f"registry {self.registry.root} has no current version")
+            if not VERSION_PATTERN.match(version):  # a name in the registry, never a path to some pickle
+                raise ModelRefused(f"{version!r} is not a version name")
             if version == previous:
                 return "unchanged", previous
             if version in self.refused and not force:
@@ -177,8 +180,8 @@ class ModelHolder:
             raise ModelRefused(str(exc)) from None
         except Exception as exc:  # a corrupt file can fail in many ways while unpickling
             raise ModelRefused(f"cannot load {version}: {type(exc).__name__}: {exc}") from None
+        smoke_test(model)  # first: a file can unpickle to any object, even one that takes no attributes
         model.manifest_ = manifest
-        smoke_test(model)
         return ServedModel(model, manifest)
 
 

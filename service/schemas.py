@@ -7,6 +7,7 @@ A schema validates a decoded JSON value and returns it (strings unchanged), or r
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from classifier.prediction import CATEGORIES, LABELS, OUTPUT_COLUMNS
@@ -84,6 +85,12 @@ def _json_type_of(value) -> str:
     return "an object"
 
 
+# What counts as blank: white space to Python (str.isspace) or to the ECMA regexes of JSON Schema
+# (which add the BOM). One set for both, so the documented pattern and the check agree.
+_BLANK_CHARS = r"\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_NOT_BLANK = re.compile(f"[^{_BLANK_CHARS}]")
+
+
 class String(Schema):
     """A string; ``non_blank`` rejects empty and whitespace-only values."""
 
@@ -98,7 +105,13 @@ class String(Schema):
     def validate(self, value, path: str = ""):
         if not isinstance(value, str):
             raise self._wrong_type(path, value)
-        if self.non_blank and not value.strip():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # JSON can carry "\ud800"; no store or encoder takes it
+            bad = ord(value[exc.start])
+            raise ValidationError("invalid_text", f"{_name(path)} holds an unpaired surrogate (\\u{bad:04x}) at "
+                                                  f"position {exc.start}", path) from None
+        if self.non_blank and not _NOT_BLANK.search(value):
             raise ValidationError("empty_value", f"{_name(path)} must not be empty", path)
         if self.max_length is not None and len(value) > self.max_length:
             raise ValidationError("too_long", f"{_name(path)} has {len(value)} characters; the limit is "
@@ -110,7 +123,7 @@ class String(Schema):
     def _schema(self, components):
         schema = {"type": "string"}
         if self.non_blank:
-            schema.update(minLength=1, pattern=r"\S")
+            schema.update(minLength=1, pattern=_NOT_BLANK.pattern)
         if self.max_length is not None:
             schema["maxLength"] = self.max_length
         if self.enum:

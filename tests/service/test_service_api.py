@@ -249,12 +249,11 @@ def test_feedback_validation(app, client, auth, body, code, field):
     assert _rows(app) == []
 
 
-def test_feedback_storage_failure_is_503(app, client, auth, monkeypatch):
-    from service import feedback
-
-    def fail(record):
-        raise sqlite3.OperationalError("disk I/O error")
-    monkeypatch.setattr(feedback, "store", fail)
+def test_feedback_storage_failure_is_503(app, client, auth):
+    db = sqlite3.connect(app.config["DATABASE"])  # a real failure: the table vanishes under the worker
+    db.execute("DROP TABLE feedback")
+    db.commit()
+    db.close()
     response = client.post("/v1/feedback", json={"text": "t", "category": "kpo"}, headers=auth)
     assert response.status_code == 503
     assert response.json["error"]["code"] == "storage_unavailable"
