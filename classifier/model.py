@@ -67,7 +67,7 @@ class TaskModel(BaseEstimator):
         Seed for fold shuffling.
     """
 
-    def __init__(self, features="word+char", C=10.0, automation_C=5.0, outsourceable_weight=0.1,
+    def __init__(self, features="word+char", C=3.0, automation_C=5.0, outsourceable_weight=0.1,
                  calibration_folds=3, low_confidence_weight=0.5, random_state=0):
         self.features = features
         self.C = C
