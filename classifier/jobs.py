@@ -58,6 +58,7 @@ _KIND_PATTERNS = [
 ]
 
 MIN_DUTY_WORDS = 3
+_INLINE_HEADING = re.compile(r"^\s*([A-Za-z][A-Za-z'’ &/-]{1,40}):\s+(\S.*)$")
 
 
 @dataclass
@@ -157,6 +158,12 @@ def split_job(description: str) -> JobSplit:
             section = heading
             split.left_out.append(Segment(line.strip(), "heading"))
             continue
+        inline = _INLINE_HEADING.match(line)
+        if inline and _heading_kind(inline.group(1) + ":"):
+            # "About us: we are ..." or "Duties: answer calls ...": a heading and its first words on one line.
+            section = _heading_kind(inline.group(1) + ":")
+            split.left_out.append(Segment(inline.group(1).strip() + ":", "heading"))
+            line = inline.group(2)
         for item in _items(line):
             for sentence in _SENTENCES.tokenize(item):
                 sentence = sentence.strip(" ;,")

@@ -60,3 +60,16 @@ def test_job_without_line_breaks_or_headings_still_yields_duties():
     text = ("Our team supports retail banking clients.Respond to customer emails about card disputes."
             "Update dispute records in the core system.Prepare a weekly summary of open cases.")
     assert len(split_job(text).duties) == 3
+
+
+@pytest.mark.parametrize("line, duties, kind", [
+    ("About us: we are a growing utility.", [], "company"),
+    ("Duties: answer customer calls about their bills", ["answer customer calls about their bills"], None),
+    ("Requirements: 2+ years of experience in billing", [], "requirement"),
+])
+def test_heading_and_text_on_one_line(line, duties, kind):
+    split = split_job(line)
+    assert split.duties == duties
+    assert split.left_out[0].kind == "heading"
+    if kind:
+        assert split.left_out[1].kind == kind
