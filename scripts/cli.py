@@ -110,7 +110,10 @@ def cmd_evaluate(args) -> int:
 
 def cmd_serve(args) -> int:
     from service.server import run
-    return run(host=args.host, port=args.port, workers=args.workers, registry=args.registry)
+    registry, model = args.registry, args.model
+    if model and Path(model).is_dir():  # a version folder: serve it from the registry it sits in
+        registry, model = str(Path(model).resolve().parent), Path(model).resolve().name
+    return run(host=args.host, port=args.port, workers=args.workers, registry=registry, model=model)
 
 
 def cmd_data_check(args) -> int:
@@ -241,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--model", default=None,
+                   help="serve this version (name or folder) only; default: follow the registry's current version")
     p.set_defaults(func=cmd_serve)
 
     data = sub.add_parser("data", help="check or fetch training data").add_subparsers(dest="data_command", required=True)

@@ -38,10 +38,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     errors.register(app)
     app.extensions["outsort_metrics"] = Metrics(app.config["METRICS_DIR"])
-    holder = ModelHolder(app.config["REGISTRY"], app.config["RELOAD_INTERVAL"])
+    pinned = app.config.get("MODEL_VERSION")
+    # A pinned version serves until the process ends: the registry's current is not followed.
+    holder = ModelHolder(app.config["REGISTRY"], -1.0 if pinned else app.config["RELOAD_INTERVAL"])
     app.extensions["outsort"] = holder
     try:
-        holder.load()
+        holder.load(pinned)
     except ModelRefused:
         pass  # logged by the holder; the app serves probes and picks up a model when one appears
 

@@ -68,6 +68,7 @@ SETTINGS = (
     ("SECRET_KEY", "OUTSORT_SECRET_KEY", str, None),
     ("SECRET_KEY_FILE", "OUTSORT_SECRET_KEY_FILE", str, None),
     ("RELOAD_INTERVAL", "OUTSORT_RELOAD_INTERVAL", _float, 5.0),
+    ("MODEL_VERSION", "OUTSORT_MODEL_VERSION", str, None),
     ("METRICS_DIR", "OUTSORT_METRICS_DIR", str, None),
     ("CSRF_MAX_AGE", "OUTSORT_CSRF_MAX_AGE", _positive_int, 8 * 3600),
 )

@@ -44,19 +44,22 @@ def gunicorn_argv(host: str = "127.0.0.1", port: int = 8000, workers: int = 2, t
     ]
 
 
-def server_environment(registry=None, environ=None) -> dict:
-    """The environment for the server: ``registry`` as ``OUTSORT_REGISTRY``, and a fresh shared
-    ``OUTSORT_METRICS_DIR`` so ``/metrics`` adds up all workers."""
+def server_environment(registry=None, environ=None, model: str | None = None) -> dict:
+    """The environment for the server: ``registry`` as ``OUTSORT_REGISTRY``, ``model`` (a version
+    name) as ``OUTSORT_MODEL_VERSION``, and a fresh shared ``OUTSORT_METRICS_DIR`` so ``/metrics``
+    adds up all workers."""
     env = dict(os.environ if environ is None else environ)
     if registry is not None:
         env["OUTSORT_REGISTRY"] = os.fspath(registry)
+    if model is not None:
+        env["OUTSORT_MODEL_VERSION"] = model
     if not env.get("OUTSORT_METRICS_DIR"):
         env["OUTSORT_METRICS_DIR"] = tempfile.mkdtemp(prefix="outsort-metrics-")
     return env
 
 
 def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 2, registry=None,
-        timeout: int = 60, graceful_timeout: int = 30) -> None:
+        timeout: int = 60, graceful_timeout: int = 30, model: str | None = None) -> None:
     """Replace this process with gunicorn serving the app; does not return.
 
     Parameters
@@ -70,6 +73,8 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 2, registry=No
         Model registry folder; defaults to ``OUTSORT_REGISTRY`` or the project's ``models/``.
     timeout, graceful_timeout : int
         See :func:`gunicorn_argv`.
+    model : str, optional
+        Serve this version name only, instead of following the registry's current version.
     """
     argv = gunicorn_argv(host, port, workers, timeout, graceful_timeout)
-    os.execve(sys.executable, argv, server_environment(registry))
+    os.execve(sys.executable, argv, server_environment(registry, model=model))

@@ -105,3 +105,17 @@ def test_unfitted_model_fails_the_smoke_test():
     from service.models import smoke_test
     with pytest.raises(ModelRefused, match="smoke test"):
         smoke_test(TaskModel())
+
+
+def test_pinned_version_serves_and_ignores_the_registry_current(make_app, registry, fitted_model):
+    pinned = registry.current()
+    newer = registry.save(fitted_model, {"labels": [], "metrics": {}})
+    assert registry.current() == newer
+    client = make_app(registry=registry, MODEL_VERSION=pinned, RELOAD_INTERVAL=0.0).test_client()
+    for _ in range(2):  # a second request would pick up a new current if the version were not pinned
+        assert client.get("/v1/model").get_json()["version"] == pinned
+
+
+def test_pinned_version_that_is_not_a_name_is_refused(make_app, registry):
+    client = make_app(registry=registry, MODEL_VERSION="../../elsewhere").test_client()
+    assert client.get("/readyz").status_code == 503
