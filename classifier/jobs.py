@@ -19,11 +19,12 @@ _PUNKT_PARAMS.abbrev_types = {
 _SENTENCES = PunktSentenceTokenizer(_PUNKT_PARAMS)
 
 _BULLET = re.compile(r"^\s*(?:[-*•·▪◦●■►–—+]|\(?\d{1,2}[.)]|\(?[a-zA-Z][.)](?=\s))\s*")
-_INLINE_BULLET = re.compile(r"\s+[•·▪◦●■►]\s*|\s+[*–—]\s+|\s+\d{1,2}[.)]\s+(?=[A-Z])")
+_INLINE_BULLET = re.compile(r"\s*[•·▪◦●■►]\s*|\s+[*–—]\s+|\s+\d{1,2}[.)]\s+(?=[A-Z])|(?<=\w)-\s+(?=[A-Z])")
 _GLUED = re.compile(r"([A-Za-z0-9)%])([.;!?])([A-Z][a-z])|([a-z]{2})([.;!?])(\d)")
 
 SECTION_HEADINGS = {
-    "duty": r"responsibilit|duties|what you(?:'|’)?ll do|what you will do|the role|your role|key tasks|"
+    "duty": r"responsibilit|duties|what you(?:'|’)?ll do|what you will do|you will|the role|your role|key tasks|"
+            r"about the (?:role|job|position)|main tasks|"
             r"day to day|day-to-day|job description|in this role|position summary|tasks",
     "requirement": r"requirement|qualification|what you(?:'|’)?ll need|what you need|who you are|"
                    r"skills|experience|profile|must have|nice to have|education|you have|about you",
@@ -40,10 +41,13 @@ _KIND_PATTERNS = [
         r"protected (?:veteran|characteristic|status)|reasonable accommodation|e-verify|background check|"
         r"drug[- ]free|at-will|affirmative action|applicants? with disabilit", re.I)),
     ("benefit", re.compile(
-        r"\bsalary\b|health (?:insurance|care|benefits)|dental|\bvision\b|401\(?k|paid time off|\bpto\b|"
-        r"vacation|pension|bonus(?:es)?\b|stock options|perks|wellness|remote[- ]friendly|hybrid work|"
-        r"flexible (?:hours|working|schedule)|we offer|you(?:'|’)ll get|competitive (?:pay|compensation|package)|"
-        r"parental leave|tuition|gym|per hour\b|\$\d|€\d|£\d", re.I)),
+        # Phrases, not single words: "calculate bonuses" or "benchmark salaries" are duties.
+        r"^(?:salary|pay|compensation)\b|salary (?:range|band|of|from|up to)|health (?:insurance|care plan|benefits)|"
+        r"dental|vision (?:cover|insurance|plan)|401\(?k|paid time off|\bpto\b|paid vacation|"
+        r"pension (?:scheme|plan)|stock options|perks|wellness (?:program|allowance)|remote[- ]friendly|"
+        r"hybrid work|flexible (?:hours|working|schedule)|we offer|you(?:'|’)ll get|private medical|"
+        r"competitive (?:pay|compensation|package|salary)|parental leave|tuition (?:reimbursement|assistance)|"
+        r"gym membership|employee discount|staff discount", re.I)),
     ("requirement", re.compile(
         r"\d+\s*\+?\s*(?:-\s*\d+\s*)?(?:years?|yrs)\b|\bbachelor|\bmaster'?s?\b|\bdegree\b|\bdiploma\b|\bmba\b|"
         r"\bphd\b|certifi(?:ed|cation) (?:required|preferred)|\brequired\b|\bpreferred\b|must have|"
@@ -58,7 +62,10 @@ _KIND_PATTERNS = [
 ]
 
 MIN_DUTY_WORDS = 3
-_INLINE_HEADING = re.compile(r"^\s*([A-Za-z][A-Za-z'’ &/-]{1,40}):\s+(\S.*)$")
+_HARD_REQUIREMENT = re.compile(r"\d+\s*\+?\s*(?:-\s*\d+\s*)?(?:years?|yrs)\b|\bdegree\b|\bbachelor|\bmaster'?s\b", re.I)
+_INLINE_HEADING = re.compile(r"^\s*([A-Za-z][A-Za-z'’ &/-]{1,40}):\s*(.*)$", re.S)
+# "Responsibilities:-Clear ...", "statements.-Request ...", "You will:•Answer": bullets glued to the text before.
+_GLUED_BULLET = re.compile(r"([.:;!?])[ \t]*[-•*▪][ \t]*(?=[A-Z])")
 
 
 @dataclass
@@ -133,8 +140,9 @@ def _kind_of(sentence: str, section: str) -> str:
         return "fragment"
     for kind, pattern in _KIND_PATTERNS:
         if pattern.search(sentence):
-            # An imperative duty that mentions a salary or a degree stays a duty in a duties section.
-            if section == "duty" and kind == "requirement" and not re.search(r"\d+\s*\+?\s*years?|degree", sentence, re.I):
+            # Under a duties heading only a legal notice or a plain requirement (years, a degree)
+            # is taken out: "explain benefits to members" is still a duty.
+            if section == "duty" and not (kind == "legal" or kind == "requirement" and _HARD_REQUIREMENT.search(sentence)):
                 return "duty"
             return kind
     return "duty" if section in ("duty", "unknown") else section
@@ -148,31 +156,57 @@ def split_job(description: str) -> JobSplit:
     sections.
     """
     text = unicodedata.normalize("NFKC", str(description)).replace("\r\n", "\n").replace("\r", "\n")
+    text = _GLUED_BULLET.sub("\\1\n", text)
     text = _GLUED.sub(_unglue, text)
-    split, section = JobSplit(), "unknown"
+    split, section, section_has_text = JobSplit(), "unknown", False
     for line in text.split("\n"):
         if not line.strip():
+            # A company blurb or legal notice is a paragraph: what follows a blank line is new.
+            if section in ("company", "legal") and section_has_text:
+                section = "unknown"
             continue
         heading = _heading_kind(line)
         if heading:
-            section = heading
+            section, section_has_text = heading, False
             split.left_out.append(Segment(line.strip(), "heading"))
             continue
-        inline = _INLINE_HEADING.match(line)
-        if inline and _heading_kind(inline.group(1) + ":"):
-            # "About us: we are ..." or "Duties: answer calls ...": a heading and its first words on one line.
-            section = _heading_kind(inline.group(1) + ":")
-            split.left_out.append(Segment(inline.group(1).strip() + ":", "heading"))
-            line = inline.group(2)
         for item in _items(line):
+            if _heading_kind(item):  # "Responsibilities- Research ...": a heading glued to its first bullet
+                section, section_has_text = _heading_kind(item), False
+                split.left_out.append(Segment(item, "heading"))
+                continue
             for sentence in _SENTENCES.tokenize(item):
-                sentence = sentence.strip(" ;,")
-                kind = _kind_of(sentence, section)
-                if kind == "duty":
-                    split.duties.append(sentence)
-                else:
-                    split.left_out.append(Segment(sentence, kind))
+                sentence, section = _take_inline_heading(sentence, section, split)
+                for clause in _clauses(sentence, section):
+                    kind = _kind_of(clause, section)
+                    section_has_text = True
+                    if kind == "duty":
+                        split.duties.append(clause)
+                    else:
+                        split.left_out.append(Segment(clause, kind))
     return split
+
+
+def _take_inline_heading(sentence: str, section: str, split: JobSplit) -> tuple[str, str]:
+    """'About us: we are ...' or 'Duties include: answering ...': a heading and its first words in
+    one sentence. The heading opens its section and is set aside; the rest is returned."""
+    inline = _INLINE_HEADING.match(sentence)
+    kind = inline and _heading_kind(inline.group(1) + ":")
+    if not kind:
+        return sentence, section
+    split.left_out.append(Segment(inline.group(1).strip() + ":", "heading"))
+    return inline.group(2), kind
+
+
+def _clauses(sentence: str, section: str) -> list[str]:
+    """Duties listed in one sentence with semicolons become one duty each."""
+    sentence = sentence.strip(" ;,")
+    if ";" not in sentence or section not in ("duty", "unknown"):
+        return [sentence] if sentence else []
+    parts = [p.strip(" ;,") for p in sentence.split(";")]
+    if all(len(p.split()) >= MIN_DUTY_WORDS for p in parts if p):
+        return [p for p in parts if p]
+    return [sentence]
 
 
 def _job_fields(job) -> tuple[str, str]:

@@ -73,3 +73,30 @@ def test_heading_and_text_on_one_line(line, duties, kind):
     assert split.left_out[0].kind == "heading"
     if kind:
         assert split.left_out[1].kind == kind
+
+
+@pytest.mark.parametrize("description, duties", [
+    ("Responsibilities:-Clear new submissions in the system.-Request missing documents from brokers.",
+     ["Clear new submissions in the system.", "Request missing documents from brokers."]),
+    ("You will:• Benchmark jobs against salary surveys• Design salary structures",
+     ["Benchmark jobs against salary surveys", "Design salary structures"]),
+    ("Responsibilities- Research housing trends using census data- Draft policy briefs for bills",
+     ["Research housing trends using census data", "Draft policy briefs for bills"]),
+    ("Duties include: processing supplier invoices; reconciling store cash deposits; answering supplier queries",
+     ["processing supplier invoices", "reconciling store cash deposits", "answering supplier queries"]),
+    ("Company overview: we sell cloud voice to businesses.\n\n• Answer customer calls about outages\n"
+     "• Update customers on installation dates", ["Answer customer calls about outages",
+                                                  "Update customers on installation dates"]),
+    ("Responsibilities:\n- Calculate bonuses and pension contributions\n- Explain health insurance options to members",
+     ["Calculate bonuses and pension contributions", "Explain health insurance options to members"]),
+])
+def test_glued_bullets_semicolon_lists_and_benefit_words_in_duties(description, duties):
+    assert split_job(description).duties == duties
+
+
+def test_every_shipped_job_description_splits_into_its_duties():
+    from datasets.loaders import load_jobs
+    jobs = load_jobs()
+    counts = {row.job_id: len(split_job(row.description).duties) for row in jobs.itertuples()}
+    assert len(counts) >= 75
+    assert {job: n for job, n in counts.items() if n < 5} == {}

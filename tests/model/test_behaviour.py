@@ -173,3 +173,13 @@ def test_directional_edits_move_the_right_way(model, before, after, label):
 def test_routine_work_scores_higher_automation_than_judgment_or_hands(model, routine, judgment):
     scores = model.predict_columns([routine, judgment])["automation_score"]
     assert scores[0] > scores[1] + 0.1
+
+
+def test_shipped_job_descriptions_get_their_majority_category(model):
+    """Whole postings we wrote (never trained on): the job's dominant category matches the
+    category most of its duties belong to, for at least nine in ten."""
+    from datasets.loaders import load_jobs
+    jobs = load_jobs()
+    results = model.predict_jobs([{"title": t, "description": d} for t, d in zip(jobs.title, jobs.description)])
+    right = sum(r.category == expected for r, expected in zip(results, jobs.expected_category))
+    assert right / len(jobs) >= 0.9, f"{right} of {len(jobs)}"
