@@ -48,7 +48,7 @@ def finish_request(response: Response) -> Response:
     metrics.inc("outsort_http_requests_total",
                 {"endpoint": endpoint, "method": request.method, "status": str(response.status_code)})
     metrics.observe("outsort_http_request_duration_seconds", elapsed, {"endpoint": endpoint})
-    metrics.flush()
+    metrics.share_soon()
     served = current_app.extensions["outsort"].served
     access_log.info(json.dumps({
         "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),

@@ -153,6 +153,7 @@ def test_metrics_add_up_both_workers(server):
     port, _, _ = server
     for _ in range(20):
         assert call(port, "GET", "/healthz")[0] == 200
+    time.sleep(0.5)  # workers share their counters every 0.2 s
     text = call(port, "GET", "/metrics")[1]
     line = next(l for l in text.splitlines() if l.startswith('outsort_http_requests_total{endpoint="/healthz"'))
     assert float(line.rsplit(" ", 1)[1]) == 20  # whichever worker answers the scrape
