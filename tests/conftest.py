@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 
 from classifier import load_model
+from classifier.model import TaskModel
 from classifier.registry import Registry
 from classifier.training import train
+from datasets.loaders import load_corpus
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +21,10 @@ def registry(tmp_path_factory) -> Registry:
 @pytest.fixture(scope="session")
 def model(registry):
     return load_model(registry=registry)
+
+
+@pytest.fixture(scope="session")
+def small_model():
+    """A small real model fitted on the shipped corpus without calibration (a few seconds, once)."""
+    frame = load_corpus()
+    return TaskModel(calibration_folds=0).fit(frame.text, frame.label, frame.automation)

@@ -8,7 +8,6 @@ pytest.importorskip("distributed")
 from classifier.batch import InputError, predict_file  # noqa: E402
 from classifier.distributed import predict_dask  # noqa: E402
 from classifier.model import TaskModel  # noqa: E402
-from classifier.prediction import OUTPUT_COLUMNS  # noqa: E402
 from classifier.registry import Registry  # noqa: E402
 from datasets.loaders import load_corpus  # noqa: E402
 from scripts.cli import main  # noqa: E402

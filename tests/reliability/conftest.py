@@ -6,14 +6,10 @@ import shutil
 
 import pytest
 
-from classifier.model import TaskModel
-from classifier.prediction import LABELS
 from classifier.registry import Registry
-from datasets.loaders import load_corpus
 from service import create_app
 
 from reliability_helpers import API_KEY, MANIFEST, app_config
-
 
 
 @pytest.fixture(autouse=True)
@@ -22,13 +18,6 @@ def clean_environment(monkeypatch):
     for name in list(os.environ):
         if name.startswith("OUTSORT_"):
             monkeypatch.delenv(name)
-
-
-@pytest.fixture(scope="session")
-def small_model():
-    """A real model fitted on the shipped corpus without calibration (a few seconds, once)."""
-    frame = load_corpus()
-    return TaskModel(calibration_folds=0).fit(frame.text, frame.label, frame.automation)
 
 
 @pytest.fixture(scope="session")

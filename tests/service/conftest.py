@@ -5,9 +5,7 @@ import shutil
 
 import pytest
 
-from classifier.model import TaskModel
 from classifier.registry import Registry
-from datasets.loaders import load_corpus
 from service import create_app
 from tests_service_helpers import MANIFEST
 
@@ -25,10 +23,9 @@ def clean_environment(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def fitted_model():
-    """A small real model fitted on the shipped corpus (a few seconds, once per session)."""
-    frame = load_corpus()
-    return TaskModel(calibration_folds=0).fit(frame.text, frame.label, frame.automation)
+def fitted_model(small_model):
+    """The session's small real model (tests/conftest.py), fitted once for every folder."""
+    return small_model
 
 
 @pytest.fixture(scope="module", autouse=True)
