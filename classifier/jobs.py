@@ -171,8 +171,9 @@ def split_job(description: str) -> JobSplit:
             split.left_out.append(Segment(line.strip(), "heading"))
             continue
         for item in _items(line):
-            if _heading_kind(item):  # "Responsibilities- Research ...": a heading glued to its first bullet
-                section, section_has_text = _heading_kind(item), False
+            glued_heading = _heading_kind(item)
+            if glued_heading:  # "Responsibilities- Research ...": a heading glued to its first bullet
+                section, section_has_text = glued_heading, False
                 split.left_out.append(Segment(item, "heading"))
                 continue
             for sentence in _SENTENCES.tokenize(item):
