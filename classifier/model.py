@@ -7,12 +7,12 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GroupKFold
 
 from classifier.features import FastFeatures, build_features
 from classifier.prediction import Explanation, Prediction, Term, automation_level
-from classifier.text import normalise, stem, words
+from classifier.text import LEAD_PAIRS, lead_term_stems, normalise, stem, words
 from datasets.schema import CATEGORIES, LABELS
 
 NOT_OUTSOURCEABLE = LABELS.index("not_outsourceable")
@@ -52,8 +52,14 @@ class TaskModel(BaseEstimator):
     C : float
         Inverse regularisation of the category head (logistic regression over the four labels).
     automation_C : float
-        Inverse regularisation of the automation head, a logistic regression over the five levels
-        whose expected level is the score (it ranks tasks better than a least-squares fit).
+        Inverse regularisation of the automation head's logistic regression over the five levels,
+        whose expected level is the main part of the score (it ranks tasks better than a
+        least-squares fit alone).
+    automation_ridge_alpha : float
+        Regularisation of the ridge regression on the same target that is blended in.
+    automation_ridge_share : float
+        Share of the ridge regression in the automation head (the two err differently, so the
+        blend ranks tasks better than either).
     outsourceable_weight : float
         Share of the automation score given to P(outsourceable): work that needs a site or hands
         is rarely automatable by software, and our category labels know that better than the
@@ -67,11 +73,14 @@ class TaskModel(BaseEstimator):
         Seed for fold shuffling.
     """
 
-    def __init__(self, features="word+char", C=3.0, automation_C=5.0, outsourceable_weight=0.1,
+    def __init__(self, features="word+char+lead", C=3.0, automation_C=3.0, automation_ridge_alpha=1.5,
+                 automation_ridge_share=0.3, outsourceable_weight=0.1,
                  calibration_folds=3, low_confidence_weight=0.5, random_state=0):
         self.features = features
         self.C = C
         self.automation_C = automation_C
+        self.automation_ridge_alpha = automation_ridge_alpha
+        self.automation_ridge_share = automation_ridge_share
         self.outsourceable_weight = outsourceable_weight
         self.calibration_folds = calibration_folds
         self.low_confidence_weight = low_confidence_weight
@@ -119,8 +128,10 @@ class TaskModel(BaseEstimator):
         self._calibrate(X[labeled], y, groups[labeled], weights[labeled])
 
         scored = ~np.isnan(automation)
+        X_scored, target = X[scored], automation[scored]
         self.automation_head_ = LogisticRegression(C=self.automation_C, solver="newton-cg", max_iter=200)
-        self.automation_head_.fit(X[scored], np.rint(automation[scored] * 4).astype(int))
+        self.automation_head_.fit(X_scored, np.rint(target * 4).astype(int))
+        self.automation_ridge_ = Ridge(alpha=self.automation_ridge_alpha).fit(X_scored, target)
         self.automation_levels_ = self.automation_head_.classes_.astype(float)
         self.classes_ = np.array(LABELS)
         self._index_features()
@@ -143,7 +154,7 @@ class TaskModel(BaseEstimator):
 
     def _index_features(self) -> None:
         names = self.vectoriser_.get_feature_names_out()
-        self.feature_is_char_ = np.array([n.startswith("char__") for n in names])
+        self.feature_blocks_ = np.array([n.split("__", 1)[0] for n in names], dtype=object)
         self.feature_terms_ = np.array([n.split("__", 1)[1] for n in names], dtype=object)
 
     # --------------------------------------------------------------- predicting
@@ -193,8 +204,9 @@ class TaskModel(BaseEstimator):
         head = self.automation_head_
         level_p = softmax(np.asarray(X @ head.coef_.T) + head.intercept_, axis=1)
         expected = level_p @ self.automation_levels_ / 4.0
-        w = self.outsourceable_weight
-        return np.clip((1 - w) * expected + w * outsourceable, 0.0, 1.0), level_p
+        r, w = self.automation_ridge_share, self.outsourceable_weight
+        blended = (1 - r) * expected + r * np.clip(self._ridge(X), 0.0, 1.0)
+        return np.clip((1 - w) * blended + w * outsourceable, 0.0, 1.0), level_p
 
     def predict(self, texts, explain: bool = False, top_terms: int = 8) -> list[Prediction]:
         """Predictions for a batch of texts, optionally with the terms that drove them."""
@@ -247,15 +259,19 @@ class TaskModel(BaseEstimator):
         surface = _SurfaceIndex(text)
         cat_terms, auto_terms = defaultdict(float), defaultdict(float)
         for j, feature in enumerate(idx):
-            for term, share in surface.credit(self.feature_terms_[feature], self.feature_is_char_[feature]):
+            for term, share in surface.credit(self.feature_terms_[feature], self.feature_blocks_[feature]):
                 cat_terms[term] += cat_w[j] * share
                 auto_terms[term] += auto_w[j] * share
         return Explanation(category=_top(cat_terms, top_terms), automation=_top(auto_terms, top_terms))
 
 
+    def _ridge(self, X) -> np.ndarray:
+        """The ridge regression's raw prediction (clipped to the 0-1 scale where it is blended)."""
+        return np.asarray(X @ self.automation_ridge_.coef_).ravel() + self.automation_ridge_.intercept_
+
     def _automation_sensitivity(self, x_row) -> np.ndarray:
         """d(score)/d(feature value) for one row: the level head and P(outsourceable) through
-        their linear logits."""
+        their linear logits, the ridge regression directly."""
         proba = softmax(self.logits(x_row), axis=1)[0]
         _, level_p = self._automation_score(x_row, np.array([1.0 - proba[NOT_OUTSOURCEABLE]]))
         level_p = level_p[0]
@@ -263,8 +279,10 @@ class TaskModel(BaseEstimator):
         d_level_logits = level_p * (self.automation_levels_ - expected) / 4.0
         not_out = proba[NOT_OUTSOURCEABLE]
         d_out_logits = -not_out * ((np.arange(len(LABELS)) == NOT_OUTSOURCEABLE) - proba) / self.temperature_
-        w = self.outsourceable_weight
-        return ((1 - w) * d_level_logits @ self.automation_head_.coef_
+        r, w = self.automation_ridge_share, self.outsourceable_weight
+        ridge_moves = float(0.0 < self._ridge(x_row)[0] < 1.0)  # a clipped prediction does not move
+        return ((1 - w) * ((1 - r) * d_level_logits @ self.automation_head_.coef_
+                           + r * ridge_moves * self.automation_ridge_.coef_)
                 + w * d_out_logits @ _full_coef(self.category_head_))
 
 
@@ -278,8 +296,17 @@ class _SurfaceIndex:
         self.chunks = [" " + c + " " for c in norm.split()]
         self.chunk_words = [" ".join(words(c)) or c.strip() for c in self.chunks]
 
-    def credit(self, term: str, is_char: bool) -> list[tuple[str, float]]:
-        if is_char:
+    def credit(self, term: str, block: str) -> list[tuple[str, float]]:
+        """The user's words a feature belongs to, each with its share of the feature's weight."""
+        if block == "lead":  # the opening words a lead term is made of, each stem an equal part
+            stems = lead_term_stems(term)
+            credited = []
+            for part in stems:
+                opening = zip(self.tokens[:LEAD_PAIRS], self.stems[:LEAD_PAIRS])
+                owners = list(dict.fromkeys(t for t, s in opening if s == part)) or [part]
+                credited += [(owner, 1.0 / len(stems) / len(owners)) for owner in owners]
+            return credited
+        if block == "char":
             owners = [w for c, w in zip(self.chunks, self.chunk_words) if term in c]
             owners = list(dict.fromkeys(owners))
         else:

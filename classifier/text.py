@@ -86,3 +86,35 @@ def words(text: str) -> list[str]:
 def stemmed_words(text: str) -> list[str]:
     """Stemmed tokens of an already normalised text; the word vectoriser's tokenizer."""
     return [stem(w) for w in _TOKENIZER.tokenize(text)]
+
+
+# A duty statement opens with what is done to what ("collect past-due bills", "analyse past-due
+# bills"); the lists that follow ("such as ...") matter less. These counts reach the object of
+# most openings without running into the list.
+LEAD_WORDS = 5
+LEAD_PAIRS = 8
+_LEAD_SKIP = frozenset("a an the and or of to for in on with by as such from at into their its other".split())
+
+
+def lead_terms(normalised: str) -> list[str]:
+    """Terms for the opening of an already normalised text: ``L:stem`` for each of its first
+    content words and ``V:first_stem`` for the first word paired with each of the next few."""
+    return lead_terms_of_stems(stemmed_words(normalised))
+
+
+def lead_terms_of_stems(tokens: list[str]) -> list[str]:
+    """:func:`lead_terms` from the stemmed tokens (only the first ``LEAD_PAIRS`` are read)."""
+    terms = ["L:" + t for t in tokens[:LEAD_WORDS] if t not in _LEAD_SKIP]
+    if tokens:
+        terms += ["V:" + tokens[0] + "_" + t for t in tokens[1:LEAD_PAIRS] if t not in _LEAD_SKIP]
+    return terms
+
+
+def lead_analyzer(text: str) -> list[str]:
+    """The lead vectoriser's analyser: :func:`lead_terms` of the normalised text."""
+    return lead_terms(normalise(text))
+
+
+def lead_term_stems(term: str) -> list[str]:
+    """The word stems a lead term is made of (``V:collect_bill`` -> ``["collect", "bill"]``)."""
+    return term[2:].split("_")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from classifier.model import TaskModel
+from classifier.model import TaskModel, _SurfaceIndex
 from classifier.prediction import OUTPUT_COLUMNS
 from datasets.loaders import load_corpus
 from datasets.schema import CATEGORIES, LABELS
@@ -67,10 +67,11 @@ def test_explanation_names_words_the_user_wrote(model):
     assert terms & {"phone", "customers", "phone customers"}
 
 
-def test_automation_weights_are_gradient_times_input(model):
+@pytest.mark.parametrize("text", ["key invoice data from scanned forms into the ledger",
+                                  "review supplier contracts and advise on unusual liability terms"])
+def test_automation_weights_are_gradient_times_input(model, text):
     """Each term's automation weight is how far the score moves per unit of that feature, times
     the feature's value: checked against a finite difference of the real score."""
-    text = "key invoice data from scanned forms into the ledger"
     X = model.vectoriser_.transform([text]).tocsr().astype(np.float64)  # float32 is too coarse to difference
     sensitivity = model._automation_sensitivity(X)
     score = model._automation_score(X, 1.0 - _not_out(model, X))[0][0]
@@ -86,3 +87,9 @@ def test_automation_weights_are_gradient_times_input(model):
 def _not_out(model, X):
     from scipy.special import softmax
     return softmax(model.logits(X), axis=1)[:, LABELS.index("not_outsourceable")]
+
+
+def test_lead_terms_are_credited_to_the_opening_words_they_come_from():
+    surface = _SurfaceIndex("Collect past-due bills, then collect the bills again")
+    assert surface.credit("V:collect_bill", "lead") == [("collect", 0.5), ("bills", 0.5)]
+    assert surface.credit("L:collect", "lead") == [("collect", 1.0)]

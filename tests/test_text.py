@@ -1,6 +1,6 @@
 import pytest
 
-from classifier.text import normalise, stemmed_words, words
+from classifier.text import lead_terms, normalise, stemmed_words, words
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -26,3 +26,11 @@ def test_stemmed_words_conflate_inflections():
 
 def test_words_keep_digits_and_joined_terms():
     assert words("p&l review for q3 2025") == ["p&l", "review", "for", "q3", "2025"]
+
+
+def test_lead_terms_name_the_opening_verb_and_its_object():
+    terms = lead_terms(normalise("Collect past-due bills from customers, such as utility and phone bills"))
+    assert terms[:2] == ["L:collect", "L:past"]
+    assert "V:collect_bill" in terms and "V:collect_custom" in terms
+    assert not any(t.endswith("_phone") for t in terms)  # the list after "such as" is past the opening
+    assert lead_terms("") == []
