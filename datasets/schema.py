@@ -8,7 +8,7 @@ from pathlib import Path
 
 CATEGORIES = ("bpo_front_office", "bpo_back_office", "kpo")
 LABELS = CATEGORIES + ("not_outsourceable",)
-STYLES = ("terse", "bullet", "paragraph", "ticket", "typo", "abbrev", "non_native", "feedback", "other")
+STYLES = ("terse", "bullet", "paragraph", "ticket", "typo", "abbrev", "non_native", "feedback", "formal", "other")
 DOMAINS = (
     "banking", "insurance", "healthcare", "telecom", "retail_ecommerce", "travel", "logistics",
     "utilities", "legal", "pharma", "software", "public_sector", "hr", "real_estate", "general",
