@@ -132,7 +132,7 @@ def evaluate_predictions(frame: pd.DataFrame, cols: dict, exposure: pd.Series | 
             entry["automation"]["occupation_spearman_human_beta"] = occupation_spearman(sub, sub_cols, occupations)
         result[name] = entry
     if slices:
-        result["slices"] = {key: _slice_table(frame, cols, key) for key in ("style", "domain")}
+        result["slices"] = {key: _slice_table(frame, cols, key) for key in ("style", "domain", "confidence")}
     return _round(result)
 
 
@@ -148,15 +148,22 @@ def _sources(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _slice_table(frame: pd.DataFrame, cols: dict, key: str) -> dict:
+    """Category accuracy and macro-F1, and outsourceable AUROC, for each value of ``key``."""
     table = {}
     for value, index in frame.groupby(key).indices.items():
-        labeled = frame["label"].iloc[index].isin(CATEGORIES).to_numpy()
-        if labeled.sum() < 5:
+        labels = frame["label"].iloc[index].to_numpy()
+        labeled = np.isin(labels, CATEGORIES)
+        if labeled.sum() < 5 or value == "":  # too few to say anything, or no value at all
             continue
-        truth = frame["label"].iloc[index].to_numpy()[labeled]
+        truth = labels[labeled]
         guess = np.asarray(cols["category"])[index][labeled]
-        table[str(value)] = {"n": int(labeled.sum()), "accuracy": float((truth == guess).mean()),
-                             "macro_f1": float(f1_score(truth, guess, labels=list(CATEGORIES), average="macro"))}
+        in_four = np.isin(labels, LABELS)
+        table[str(value)] = {
+            "n": int(labeled.sum()), "accuracy": float((truth == guess).mean()),
+            "macro_f1": float(f1_score(truth, guess, labels=list(CATEGORIES), average="macro")),
+            "outsourceable_auroc": _safe_auc(labels[in_four] != "not_outsourceable",
+                                             np.asarray(cols["outsourceable"])[index][in_four]),
+        }
     return table
 
 

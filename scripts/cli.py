@@ -177,30 +177,46 @@ def _fmt(value) -> str:
 
 
 def _print_metrics(metrics: dict) -> None:
-    """A compact table of the headline figures of each evaluation in ``metrics``."""
-    rows = []
+    """The figures of each evaluation in ``metrics`` as tables on stderr: headline figures per
+    source, then the slices by style, domain and label confidence."""
+    rows, slice_rows = [], []
     for split, by_source in metrics.items():
         if not isinstance(by_source, dict):
             continue
         for source, entry in by_source.items():
-            if source == "slices" or not isinstance(entry, dict):
+            if source == "slices":
+                slice_rows += [(split, f"{key}={value}", f.get("n"), f.get("accuracy"), f.get("macro_f1"),
+                                f.get("outsourceable_auroc"))
+                               for key, table in entry.items() for value, f in table.items()]
+                continue
+            if not isinstance(entry, dict):
                 continue
             cat, auto = entry.get("category", {}), entry.get("automation", {})
-            rows.append((split, source, cat.get("n"), cat.get("category_macro_f1"), cat.get("outsourceable_auroc"),
-                         cat.get("ece"), auto.get("spearman"), auto.get("qwk"),
-                         auto.get("occupation_spearman_human_beta")))
-    header = ("split", "source", "n", "macro_f1", "out_auroc", "ece", "auto_rho", "auto_qwk", "occ_rho")
-    print("  ".join(f"{h:>11}" for h in header), file=sys.stderr)
+            per_class = cat.get("per_class_f1", {})
+            rows.append((split, source, cat.get("n"), cat.get("category_macro_f1"), per_class.get("bpo_front_office"),
+                         per_class.get("bpo_back_office"), per_class.get("kpo"), cat.get("outsourceable_auroc"),
+                         cat.get("ece"), cat.get("accuracy_at_coverage", {}).get("80%"), auto.get("spearman"),
+                         auto.get("qwk"), auto.get("human_exposure_auroc"), auto.get("occupation_spearman_human_beta")))
+    _print_table(("split", "source", "n", "macro_f1", "f1_front", "f1_back", "f1_kpo", "out_auroc", "ece",
+                  "acc@80%cov", "auto_rho", "auto_qwk", "expo_auroc", "occ_rho"), rows)
+    if slice_rows:
+        print(file=sys.stderr)
+        _print_table(("split", "slice", "n", "accuracy", "macro_f1", "out_auroc"), slice_rows, first_width=24)
+
+
+def _print_table(header: tuple, rows: list, first_width: int = 11) -> None:
+    widths = [11, first_width] + [11] * (len(header) - 2)
+    print("  ".join(f"{h:>{w}}" for h, w in zip(header, widths)), file=sys.stderr)
     for row in rows:
-        print("  ".join(_cell(v) for v in row), file=sys.stderr)
+        print("  ".join(_cell(v, w) for v, w in zip(row, widths)), file=sys.stderr)
 
 
-def _cell(value) -> str:
+def _cell(value, width: int = 11) -> str:
     if value is None:
-        return f"{'-':>11}"
+        return f"{'-':>{width}}"
     if isinstance(value, float):
-        return f"{value:>11.3f}"
-    return f"{value!s:>11}"
+        return f"{value:>{width}.3f}"
+    return f"{value!s:>{width}}"
 
 
 # ----------------------------------------------------------------- parsing
