@@ -11,7 +11,7 @@ from classifier.text import LEAD_PAIRS, lead_analyzer, lead_terms_of_stems, norm
 
 FEATURE_KINDS = ("word", "word_nostem", "char", "word+char", "word+char+lead")
 # How much the opening of a statement counts next to the whole text (grouped CV on O*NET: 1.0-1.5
-# best, see docs/MODEL.md).
+# best, see docs/MODEL.md); TaskModel's ``lead_weight`` passes it on.
 LEAD_WEIGHT = 1.2
 
 
@@ -226,8 +226,8 @@ def _chunk_word_ids(vectoriser, chunk: str) -> tuple[list[int], str | None, str 
 
 
 def _lead_counts(vectoriser, cache: _BoundedCache, chunks: list[list[str]]) -> sparse.csr_matrix:
-    """Lead-term counts from the first chunks' stemmed tokens (tokens never span white space, so
-    these are the text's first tokens); only the first ``LEAD_PAIRS`` are needed."""
+    """Lead-term counts from the stemmed tokens of the first chunks (tokens never span white
+    space, so these are the text's first tokens; the cache keeps each chunk's stems)."""
     vocabulary = vectoriser.vocabulary_
     ids, lengths = [], []
     for text_chunks in chunks:
@@ -235,7 +235,10 @@ def _lead_counts(vectoriser, cache: _BoundedCache, chunks: list[list[str]]) -> s
         for chunk in text_chunks:
             if len(tokens) >= LEAD_PAIRS:
                 break
-            tokens += stemmed_words(chunk)
+            stems = cache.get(chunk)
+            if stems is None:
+                stems = cache.add(chunk, stemmed_words(chunk))
+            tokens += stems
         found = [vocabulary[t] for t in lead_terms_of_stems(tokens) if t in vocabulary]
         ids.append(np.array(found, dtype=np.int32))
         lengths.append(len(found))

@@ -49,6 +49,9 @@ class TaskModel(BaseEstimator):
     ----------
     features : str
         Feature kind for :func:`classifier.features.build_features`.
+    lead_weight : float
+        Scale of the block of lead terms (the opening verb and object) next to the word and
+        character blocks.
     C : float
         Inverse regularisation of the category head (logistic regression over the four labels).
     automation_C : float
@@ -73,10 +76,11 @@ class TaskModel(BaseEstimator):
         Seed for fold shuffling.
     """
 
-    def __init__(self, features="word+char+lead", C=3.0, automation_C=3.0, automation_ridge_alpha=1.5,
+    def __init__(self, features="word+char+lead", lead_weight=1.2, C=3.0, automation_C=3.0, automation_ridge_alpha=1.5,
                  automation_ridge_share=0.3, outsourceable_weight=0.1,
                  calibration_folds=3, low_confidence_weight=0.5, random_state=0):
         self.features = features
+        self.lead_weight = lead_weight
         self.C = C
         self.automation_C = automation_C
         self.automation_ridge_alpha = automation_ridge_alpha
@@ -120,7 +124,7 @@ class TaskModel(BaseEstimator):
         if confidence is not None:
             weights[np.asarray(confidence) == "low"] = self.low_confidence_weight
 
-        self.vectoriser_ = build_features(self.features).fit(texts)
+        self.vectoriser_ = build_features(self.features, self.lead_weight).fit(texts)
         X = self.vectoriser_.transform(texts)
         labeled = np.isin(labels, LABELS)
         y = np.array([LABELS.index(lab) for lab in labels[labeled]])

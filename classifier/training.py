@@ -16,9 +16,10 @@ from datasets import feedback_store
 from datasets.loaders import fingerprint, load_labeled_file, load_occupations, load_training_frame
 from datasets.schema import LABELS, SchemaError
 
-DEFAULT_PARAMS = {"features": "word+char+lead", "C": 3.0, "automation_C": 3.0, "automation_ridge_alpha": 1.5,
-                  "automation_ridge_share": 0.3, "outsourceable_weight": 0.1,
-                  "calibration_folds": 3, "low_confidence_weight": 0.5, "random_state": 0}
+DEFAULT_PARAMS = {"features": "word+char+lead", "lead_weight": 1.2, "C": 3.0,
+                  "automation_C": 3.0, "automation_ridge_alpha": 1.5, "automation_ridge_share": 0.3,
+                  "outsourceable_weight": 0.1, "calibration_folds": 3, "low_confidence_weight": 0.5,
+                  "random_state": 0}
 
 
 def build_model(**overrides) -> TaskModel:

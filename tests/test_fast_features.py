@@ -63,7 +63,7 @@ def test_cache_stays_bounded_and_results_stay_exact(fitted_unions, texts):
     union = fitted_unions["word+char+lead"]
     fast = FastFeatures(union, cache_chunks=50)
     assert_same_matrix(fast.transform(texts), union.transform(texts))
-    assert all(len(cache) <= 50 for cache in fast._caches) and all(fast._caches[:2])  # word and char caches used
+    assert all(0 < len(cache) <= 50 for cache in fast._caches)
 
 
 def test_unrecognised_vectoriser_falls_back_to_its_own_transform(fitted_unions, texts):
