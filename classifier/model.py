@@ -76,8 +76,8 @@ class TaskModel(BaseEstimator):
         Seed for fold shuffling.
     """
 
-    def __init__(self, features="word+char+lead", lead_weight=1.2, C=3.0, automation_C=3.0, automation_ridge_alpha=1.5,
-                 automation_ridge_share=0.3, outsourceable_weight=0.1,
+    def __init__(self, features="word+char+lead", lead_weight=1.2, C=3.0, automation_C=3.0,
+                 automation_ridge_alpha=1.5, automation_ridge_share=0.3, outsourceable_weight=0.1,
                  calibration_folds=3, low_confidence_weight=0.5, random_state=0):
         self.features = features
         self.lead_weight = lead_weight
@@ -267,7 +267,6 @@ class TaskModel(BaseEstimator):
                 cat_terms[term] += cat_w[j] * share
                 auto_terms[term] += auto_w[j] * share
         return Explanation(category=_top(cat_terms, top_terms), automation=_top(auto_terms, top_terms))
-
 
     def _ridge(self, X) -> np.ndarray:
         """The ridge regression's raw prediction (clipped to the 0-1 scale where it is blended)."""
