@@ -11,6 +11,7 @@ import pandas as pd
 from classifier.evaluation import cross_validate, evaluate_predictions, frozen_test_mask
 from classifier.model import TaskModel
 from classifier.model_card import write_model_card
+from classifier.posting_training import attach_job_reading, duty_rows, load_posting_data
 from classifier.registry import Registry
 from datasets import feedback_store
 from datasets.loaders import fingerprint, load_labeled_file, load_occupations, load_training_frame
@@ -84,9 +85,11 @@ def train(extra_files=(), registry: Registry | None = None, cv: int = 0, params:
     if feedback:  # read first: a bad database fails before any time is spent
         _say(progress, f"reading corrections from {feedback_store.display(feedback)}")
         corrections = feedback_store.load_feedback(feedback)
+    postings = None
     if frame is None:
         _say(progress, "loading data")
-        frame = load_training_frame(extra_files)
+        postings = load_posting_data()
+        frame = pd.concat([load_training_frame(extra_files), duty_rows(postings.parts)], ignore_index=True)
     if feedback:
         frame, feedback_note = _with_feedback(frame, corrections, feedback)
     check_trainable(frame)
@@ -103,6 +106,9 @@ def train(extra_files=(), registry: Registry | None = None, cv: int = 0, params:
                                              train_part["exposure"].reset_index(drop=True), occupations)
     _say(progress, f"fitting on {len(train_part)} rows ({int(train_part['label'].isin(LABELS).sum())} labeled)")
     model = fit_frame(train_part, params)
+    if postings is not None:
+        _say(progress, f"fitting the duty finder, title model and job head ({len(postings.postings)} labeled postings)")
+        attach_job_reading(model, postings)
     _say(progress, f"measuring on the frozen test split ({len(test_part)} rows)")
     metrics["frozen_test"] = measure(model, test_part, occupations, slices=False)
     manifest = {
@@ -151,6 +157,18 @@ def evaluate(data=None, model=None, cv: int = 0, progress=None, include_shipped:
         return {"data": measure(model, frame, occupations)}
     frame = load_training_frame()
     return {"frozen_test": measure(model, frame[frozen_test_mask(frame["group"])], occupations)}
+
+
+def evaluate_jobs(by: str = "both", progress=None) -> dict:
+    """Figures for ``outsort evaluate --postings``: the whole job answer on held-out real postings
+    (leave one source out and/or grouped by company), with the readers' agreement."""
+    from classifier.posting_training import evaluate_postings, reader_agreement
+    frame = load_training_frame()
+    report = {"agreement": reader_agreement()}
+    for split in (("source", "company") if by == "both" else (by,)):
+        _say(progress, f"postings held out by {split}")
+        report[split] = evaluate_postings(fit_frame, frame, by=split, progress=lambda m: _say(progress, m))
+    return report
 
 
 def stderr_progress(message: str) -> None:

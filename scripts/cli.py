@@ -94,11 +94,14 @@ def _progress_bar(input_path: str):
 
 
 def cmd_evaluate(args) -> int:
-    from classifier.training import evaluate
-    from classifier.training import stderr_progress
-    report = evaluate(data=args.data, model=None if args.cv else _load(args), cv=args.cv,
-                      progress=stderr_progress, include_shipped=not args.data_only)
-    _print_metrics(report)
+    from classifier.training import evaluate, evaluate_jobs, stderr_progress
+    if args.postings:
+        report = evaluate_jobs(by=args.postings, progress=stderr_progress)
+        _print_posting_metrics(report)
+    else:
+        report = evaluate(data=args.data, model=None if args.cv else _load(args), cv=args.cv,
+                          progress=stderr_progress, include_shipped=not args.data_only)
+        _print_metrics(report)
     text = json.dumps(report, indent=2, sort_keys=True)
     if args.output == "-":
         print(text)
@@ -204,6 +207,32 @@ def _print_metrics(metrics: dict) -> None:
         _print_table(("split", "slice", "n", "accuracy", "macro_f1", "out_auroc"), slice_rows, first_width=24)
 
 
+POSTING_TARGETS = {"job_macro_f1": 0.80, "onsite_auroc": 0.90, "share_mae": 0.12, "duty_f1": 0.90}
+
+
+def _print_posting_metrics(report: dict) -> None:
+    """Held-out figures of the job answer on real postings, per held-out group and per source."""
+    agreement = report.get("agreement", {})
+    if agreement:
+        print("readers: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                      for k, v in agreement.items()), file=sys.stderr)
+    header = ("split", "group", "n", "job_f1", "4label_f1", "accuracy", "onsite_auc", "share_mae",
+              "duty_prec", "duty_rec", "duty_f1")
+    keys = ("n", "job_macro_f1", "four_label_macro_f1", "accuracy", "onsite_auroc", "share_mae",
+            "duty_precision", "duty_recall", "duty_f1")
+    rows = []
+    for by, result in report.items():
+        if by == "agreement":
+            continue
+        for group in ("overall", *result["folds"], *(f"source={s}" for s in result["by_source"])):
+            entry = (result["overall"] if group == "overall" else result["by_source"][group[7:]]
+                     if group.startswith("source=") else result["folds"][group])
+            rows.append((by, group, *(entry.get(k) for k in keys)))
+    rows.append(("target", "", None, POSTING_TARGETS["job_macro_f1"], None, None, POSTING_TARGETS["onsite_auroc"],
+                 POSTING_TARGETS["share_mae"], None, None, POSTING_TARGETS["duty_f1"]))
+    _print_table(header, rows, first_width=20)
+
+
 def _print_table(header: tuple, rows: list, first_width: int = 11) -> None:
     widths = [11, first_width] + [11] * (len(header) - 2)
     print("  ".join(f"{h:>{w}}" for h, w in zip(header, widths)), file=sys.stderr)
@@ -253,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-only", action="store_true", help="with --cv: use only the --data files")
     p.add_argument("--model", default=None)
     p.add_argument("--cv", type=int, default=0, help="grouped N-fold cross-validation of a fresh model")
+    p.add_argument("--postings", choices=("source", "company", "both"),
+                   help="measure the job answer on the labeled real postings: leave one source out, "
+                        "grouped by company, or both")
     p.add_argument("--output", default="evaluation.json", help="where to write the JSON (- for stdout)")
     p.set_defaults(func=cmd_evaluate)
 

@@ -1,6 +1,14 @@
-import pytest
+"""Job postings: cutting into parts, the learned duty finder and the job's answer."""
+import time
 
-from classifier.jobs import split_job
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from classifier.duty_finder import DutyFinder, part_features
+from classifier.job_head import JobHead
+from classifier.parts import cut_parts
 
 POSTING = """Northwind Mutual is a leading provider of home and motor insurance across the region.
 
@@ -17,86 +25,160 @@ Requirements:
 We offer a competitive salary, health insurance and hybrid work.
 Northwind Mutual is an equal opportunity employer; we consider applicants without regard to race or religion."""
 
-
-def test_split_keeps_duties_and_sets_aside_the_rest():
-    split = split_job(POSTING)
-    assert split.duties == [
-        "Answer inbound calls from policyholders about the status of their claims",
-        "Key claim forms and supporting documents into the claims system",
-        "Reconcile daily premium receipts against the bank statement",
-        "Analyse loss trends by region and recommend pricing changes to underwriting",
-    ]
-    kinds = {segment.kind for segment in split.left_out}
-    assert {"company", "requirement", "benefit", "legal", "heading"} <= kinds
+DUTIES = [
+    "Answer inbound calls from policyholders about the status of their claims",
+    "Key claim forms and supporting documents into the claims system",
+    "Reconcile daily premium receipts against the bank statement",
+    "Analyse loss trends by region and recommend pricing changes to underwriting",
+]
 
 
-@pytest.mark.parametrize("description, duties", [
-    ("Process invoices in SAP.Reconcile vendor statements monthly.Handle escalations from customers by phone.",
-     ["Process invoices in SAP.", "Reconcile vendor statements monthly.", "Handle escalations from customers by phone."]),
+def texts(description):
+    return [p.text for p in cut_parts(description)]
+
+
+def test_parts_are_spans_of_the_description():
+    parts = cut_parts(POSTING)
+    assert all(POSTING[p.start:p.end] == p.text for p in parts)
+    assert all(a.end <= b.start for a, b in zip(parts, parts[1:]))
+    assert set(DUTIES) <= set(texts(POSTING))
+    assert "What you'll do:" in texts(POSTING)
+
+
+@pytest.mark.parametrize("description, expected", [
+    ("Process invoices in the ledger.Reconcile vendor statements monthly.Handle escalations from customers by phone.",
+     ["Process invoices in the ledger.", "Reconcile vendor statements monthly.", "Handle escalations from customers by phone."]),
     ("• Book travel for staff • Draft board minutes • File expense reports",
      ["Book travel for staff", "Draft board minutes", "File expense reports"]),
     ("1) Call customers about overdue bills\n2) Post payments to the ledger",
      ["Call customers about overdue bills", "Post payments to the ledger"]),
-    ("Call customers about late payments.5 years experience required.", ["Call customers about late payments."]),
+    ("Oversee global consolidations in Dynamics 365 and adjacent systemsCollaborate with business leaders",
+     ["Oversee global consolidations in Dynamics 365 and adjacent systems", "Collaborate with business leaders"]),
+    ("Keep the books in QuickBooks and prepare PowerPoint decks", ["Keep the books in QuickBooks and prepare PowerPoint decks"]),
 ])
-def test_split_handles_messy_formatting(description, duties):
-    assert split_job(description).duties == duties
+def test_cutting_handles_messy_formatting(description, expected):
+    assert texts(description) == expected
 
 
-@pytest.mark.parametrize("sentence, kind", [
-    ("Minimum 2 years of experience in accounts payable", "requirement"),
-    ("Strong communication skills and attention to detail", "requirement"),
-    ("Paid time off, dental and vision cover", "benefit"),
-    ("We are an equal opportunity employer and value diversity", "legal"),
-    ("ok", "fragment"),
-])
-def test_non_duties_are_recognised_anywhere(sentence, kind):
-    split = split_job(sentence)
-    assert split.duties == []
-    assert [s.kind for s in split.left_out] == [kind]
+def test_an_overlong_sentence_is_cut_at_its_semicolons():
+    sentence = "; ".join(f"reconcile the ledger of branch number {i} against the bank statement" for i in range(30))
+    parts = cut_parts(sentence)
+    assert len(parts) >= 10
+    assert all(len(p.text) <= 600 for p in parts)
 
 
-def test_job_without_line_breaks_or_headings_still_yields_duties():
-    text = ("Our team supports retail banking clients.Respond to customer emails about card disputes."
-            "Update dispute records in the core system.Prepare a weekly summary of open cases.")
-    assert len(split_job(text).duties) == 3
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet=st.sampled_from(list("aZ .;:-•*\n\t1)(A!?b'’")), max_size=400))
+def test_parts_never_overlap_and_always_match_the_text(description):
+    parts = cut_parts(description)
+    assert all(description[p.start:p.end] == p.text and p.text.strip() for p in parts)
+    assert all(a.end <= b.start for a, b in zip(parts, parts[1:]))
 
 
-@pytest.mark.parametrize("line, duties, kind", [
-    ("About us: we are a growing utility.", [], "company"),
-    ("Duties: answer customer calls about their bills", ["answer customer calls about their bills"], None),
-    ("Requirements: 2+ years of experience in billing", [], "requirement"),
-])
-def test_heading_and_text_on_one_line(line, duties, kind):
-    split = split_job(line)
-    assert split.duties == duties
-    assert split.left_out[0].kind == "heading"
-    if kind:
-        assert split.left_out[1].kind == kind
+# Runs of one character, and of short patterns, are where a regular expression or a sentence
+# splitter can go quadratic: the work per character must not grow with the length of the run.
+_HOSTILE_UNITS = st.sampled_from(["a", " ", ".", "a.", "A a", "-", "•", "aB", "; ", ":", "\n", "1)", "x" * 7 + ";"])
 
 
-@pytest.mark.parametrize("description, duties", [
-    ("Responsibilities:-Clear new submissions in the system.-Request missing documents from brokers.",
-     ["Clear new submissions in the system.", "Request missing documents from brokers."]),
-    ("You will:• Benchmark jobs against salary surveys• Design salary structures",
-     ["Benchmark jobs against salary surveys", "Design salary structures"]),
-    ("Responsibilities- Research housing trends using census data- Draft policy briefs for bills",
-     ["Research housing trends using census data", "Draft policy briefs for bills"]),
-    ("Duties include: processing supplier invoices; reconciling store cash deposits; answering supplier queries",
-     ["processing supplier invoices", "reconciling store cash deposits", "answering supplier queries"]),
-    ("Company overview: we sell cloud voice to businesses.\n\n• Answer customer calls about outages\n"
-     "• Update customers on installation dates", ["Answer customer calls about outages",
-                                                  "Update customers on installation dates"]),
-    ("Responsibilities:\n- Calculate bonuses and pension contributions\n- Explain health insurance options to members",
-     ["Calculate bonuses and pension contributions", "Explain health insurance options to members"]),
-])
-def test_glued_bullets_semicolon_lists_and_benefit_words_in_duties(description, duties):
-    assert split_job(description).duties == duties
+@settings(max_examples=12, deadline=None, derandomize=True, database=None)
+@given(unit=_HOSTILE_UNITS, glue=st.sampled_from(["", " ", "A", "."]))
+def test_cutting_takes_time_linear_in_the_length(unit, glue):
+    def seconds(n):
+        text = (unit * (n // len(unit)))[:n] + glue
+        best = float("inf")
+        for _ in range(2):
+            start = time.perf_counter()
+            cut_parts(text)
+            best = min(best, time.perf_counter() - start)
+        return best
+    small, large = seconds(5_000), seconds(40_000)
+    # Eight times the text may take at most ~eight times as long (with room for timer noise);
+    # a quadratic step would take sixty-four times as long.
+    assert large <= 16 * small + 0.05
 
 
-def test_every_shipped_job_description_splits_into_its_duties():
+def _toy_postings():
+    duties = ["Answer customer calls about their bills", "Post payments to the ledger",
+              "Reconcile the bank statements every month", "Call members about overdue accounts"]
+    others = [("We are a leading bank in the region", "company"), ("3+ years of experience in billing", "requirement"),
+              ("Competitive salary and health insurance", "benefit"),
+              ("We are an equal opportunity employer", "legal"), ("Requirements:", "heading")]
+    postings, kinds = [], []
+    for i in range(12):
+        parts = [others[0][0], "Responsibilities:", duties[i % 4], duties[(i + 1) % 4], "Requirements:",
+                 others[1][0], others[2][0], others[3][0]]
+        postings.append(parts)
+        kinds.append(["company", "heading", "duty", "duty", "heading", "requirement", "benefit", "legal"])
+    return postings, kinds
+
+
+def test_duty_finder_follows_sklearn_rules_and_learns_kinds():
+    postings, kinds = _toy_postings()
+    finder = DutyFinder(C=10.0)
+    assert finder.get_params() == {"C": 10.0, "neighbour_weight": 0.4, "random_state": 0}
+    assert finder.fit(postings, kinds) is finder
+    new = ["We are a growing insurer", "Responsibilities:", "Answer customer calls about claims",
+           "Requirements:", "5+ years of experience in claims"]
+    proba = finder.predict_proba([new])[0]
+    assert proba.shape == (5, len(finder.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    duty = finder.duty_probability([new])[0]
+    assert duty[2] > 0.5 > max(duty[0], duty[1], duty[4])
+
+
+def test_context_features_see_the_heading_above_and_the_neighbours():
+    feats = part_features(["Requirements:", "Customer service"])
+    assert feats[1]["section=requirement"] == 1.0
+    assert feats[1]["prev_heading"] == 1.0
+    assert "section=requirement" not in feats[0]
+
+
+def test_job_head_blends_duties_and_title_by_the_weight_of_duties():
+    rng = np.random.default_rng(0)
+    n = 80
+    duty = rng.dirichlet(np.ones(4), n)
+    title = rng.dirichlet(np.ones(4), n)
+    weight = rng.uniform(0.5, 10, n)
+    truth = 0.8 * duty + 0.2 * title
+    labels = np.array(["bpo_front_office", "bpo_back_office", "kpo", "not_outsourceable"])[truth.argmax(axis=1)]
+    head = JobHead().fit(duty, title, weight, labels, truth)
+    shares, lam = head.shares(duty, title, weight)
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    assert np.all(np.diff(lam[np.argsort(weight)]) >= -1e-12)  # more duty evidence, more weight on duties
+    assert (head.predict_proba(duty, title, weight).argmax(axis=1) == truth.argmax(axis=1)).mean() > 0.7
+
+
+def test_predict_jobs_weighs_parts_and_keeps_what_it_sets_aside(model):
+    job = model.predict_jobs([{"title": "Claims Contact Centre Advisor", "description": POSTING}])[0]
+    tasks = [t.text for t in job.tasks]
+    assert set(tasks) >= set(DUTIES[:3])
+    kinds = {s.kind for s in job.left_out}
+    assert {"company", "requirement", "heading"} <= kinds
+    assert all(s.duty_probability < 0.5 for s in job.left_out)
+    assert job.n_tasks == len(job.tasks)
+    shares = [job.share_bpo_front_office, job.share_bpo_back_office, job.share_kpo, job.share_not_outsourceable]
+    assert abs(sum(shares) - 1) < 1e-3
+    assert 0.0 <= job.title_weight < 1.0
+
+
+def test_a_blurb_cannot_swing_the_job(model):
+    base = ("Accounts Payable Clerk\n\nResponsibilities:\n- Enter supplier invoices into the ledger\n"
+            "- Match invoices to purchase orders\n- Post payments and file remittances\n")
+    blurb = ("Our hospital has cared for patients in the region since 1901, with nurses and surgeons "
+             "on every ward and a new operating theatre.\n\n")
+    plain, with_blurb = model.predict_jobs([
+        {"title": "Accounts Payable Clerk", "description": base},
+        {"title": "Accounts Payable Clerk", "description": blurb + base}])
+    assert plain.category == with_blurb.category == "bpo_back_office"
+    assert abs(plain.share_not_outsourceable - with_blurb.share_not_outsourceable) < 0.1
+
+
+def test_every_shipped_job_description_yields_its_duties(model):
     from datasets.loaders import load_jobs
     jobs = load_jobs()
-    counts = {row.job_id: len(split_job(row.description).duties) for row in jobs.itertuples()}
+    results = model.predict_jobs(jobs[["title", "description"]].to_dict("records"))
+    counts = {job_id: r.n_tasks for job_id, r in zip(jobs["job_id"], results)}
     assert len(counts) >= 75
-    assert {job: n for job, n in counts.items() if n < 5} == {}
+    assert {job: n for job, n in counts.items() if n < 3} == {}
+    right = sum(r.category == expected for r, expected in zip(results, jobs["expected_category"]))
+    assert right / len(jobs) >= 0.85

@@ -1,0 +1,265 @@
+"""Learning from labeled real postings: duty parts for the task model, the duty finder, the title
+model and the job head; and the leave-one-source-out measurement of the whole job answer."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+from sklearn.model_selection import GroupKFold
+
+from classifier.duty_finder import DutyFinder
+from classifier.job_head import JobHead
+from classifier.jobs import duty_evidence, read_postings
+from classifier.parts import cut_parts
+from classifier.titles import TitleModel
+from datasets.loaders import FRAME_COLUMNS, LEVEL_TO_SCORE, load_jobs
+from datasets.postings import SHARE_COLUMNS, labeled_postings, load_part_labels, read_postings as read_shared
+from datasets.schema import CATEGORIES, LABELS
+from datasets.titles import load_onet_titles, occupation_mixes
+
+
+@dataclass
+class PostingData:
+    """Labeled postings and their labeled parts, joined with the shared text."""
+    postings: pd.DataFrame  # posting_id, source, title, description, company, label, share_*, confidence
+    parts: pd.DataFrame  # posting_id, start, end, kind, label, automation_level, text, source
+
+
+def load_posting_data() -> PostingData:
+    """Postings (shared text + our labels) and our written job descriptions' labeled parts."""
+    shared = read_shared()
+    postings = labeled_postings(shared)
+    written = load_jobs().rename(columns={"job_id": "posting_id"})
+    written["source"], written["company"] = "written", "outsort"
+    texts = pd.concat([shared[["posting_id", "description", "source"]] if shared is not None else None,
+                       written[["posting_id", "description", "source"]]], ignore_index=True)
+    parts = load_part_labels()
+    parts = parts[parts["reader"].eq("a")].merge(texts, on="posting_id", how="inner")
+    parts["text"] = [d[s:e] for d, s, e in zip(parts["description"], parts["start"], parts["end"])]
+    return PostingData(postings.reset_index(drop=True), parts.drop(columns="description").reset_index(drop=True))
+
+
+def duty_rows(parts: pd.DataFrame) -> pd.DataFrame:
+    """Labeled duties of real postings as task rows for the task model (source ``postings/<src>``)."""
+    duties = parts[parts["kind"].eq("duty")]
+    return pd.DataFrame({
+        "text": duties["text"].str.strip(), "label": duties["label"],
+        "automation": duties["automation_level"].map(LEVEL_TO_SCORE), "style": "posting",
+        "domain": "general", "group": "posting:" + duties["posting_id"],
+        "source": "postings/" + duties["source"], "occupation": "", "task_id": "", "confidence": "high",
+        "exposure": None,
+    })[FRAME_COLUMNS].reset_index(drop=True)
+
+
+def _finder_examples(parts: pd.DataFrame, descriptions: dict[str, str]):
+    """Per posting with labeled parts: its parts in order and their kinds (postings whose labels no
+    longer match the cutter's parts are left out rather than half-used)."""
+    postings, kinds = [], []
+    for posting_id, labels in parts.groupby("posting_id", sort=True):
+        cut = cut_parts(descriptions[posting_id])
+        by_span = {(s, e): k for s, e, k in zip(labels["start"], labels["end"], labels["kind"])}
+        if len(by_span) != len(cut) or any((p.start, p.end) not in by_span for p in cut):
+            continue
+        postings.append([p.text for p in cut])
+        kinds.append([by_span[(p.start, p.end)] for p in cut])
+    return postings, kinds
+
+
+def fit_duty_finder(parts: pd.DataFrame, descriptions: dict[str, str], **params) -> DutyFinder:
+    postings, kinds = _finder_examples(parts, descriptions)
+    return DutyFinder(**params).fit(postings, kinds)
+
+
+def fit_title_model(**params) -> TitleModel | None:
+    """The title model from O*NET titles and our labels of their occupations' tasks."""
+    titles, mixes = load_onet_titles(), occupation_mixes()
+    if titles is None or mixes is None or mixes.empty:
+        return None
+    mixes = mixes.set_index("code")
+    titles = titles[titles["code"].isin(mixes.index)]
+    share = mixes.loc[titles["code"], [f"share_{label}" for label in LABELS]].to_numpy()
+    return TitleModel(**params).fit(titles["title"], share, titles["code"], mixes["occupation"].to_dict())
+
+
+def job_evidence(model, postings: pd.DataFrame):
+    """Duty mix, title mix and duty weight of each posting under ``model``."""
+    jobs = [{"title": t, "description": d} for t, d in zip(postings["title"], postings["description"])]
+    read = read_postings(model, jobs)
+    chosen = [[i for i, w in enumerate(p.duty_p) if w >= 0.05] for p in read]
+    flat = [p.texts[i] for p, idx in zip(read, chosen) for i in idx]
+    preds = model.predict(flat) if flat else []
+    grouped, start = [], 0
+    for idx in chosen:
+        grouped.append(preds[start:start + len(idx)])
+        start += len(idx)
+    evidence = duty_evidence(read, grouped)
+    title_mix = model.title_model_.predict_proba(list(postings["title"]))
+    return evidence[:, :len(LABELS)], title_mix, evidence[:, len(LABELS)]
+
+
+def fit_job_head(model, postings: pd.DataFrame, **params) -> JobHead:
+    duty_mix, title_mix, weight = job_evidence(model, postings)
+    return JobHead(**params).fit(duty_mix, title_mix, weight, postings["label"],
+                                 postings[list(SHARE_COLUMNS)].to_numpy(float))
+
+
+def attach_job_reading(model, data: PostingData, title_model: TitleModel | None = None):
+    """Fit the duty finder, title model and job head onto a fitted task model; return it.
+
+    The job head learns on postings whose parts were not labeled: the task model and the duty
+    finder never saw their text, so the evidence it learns from looks like a new posting's.
+    """
+    descriptions = _descriptions(data)
+    model.duty_finder_ = fit_duty_finder(data.parts, descriptions)
+    model.title_model_ = title_model if title_model is not None else fit_title_model()
+    unseen = data.postings[~data.postings["posting_id"].isin(data.parts["posting_id"])]
+    if model.title_model_ is not None and len(unseen) >= 20 and unseen["label"].nunique() >= 2:
+        model.job_head_ = fit_job_head(model, unseen)
+    return model
+
+
+def _descriptions(data: PostingData) -> dict[str, str]:
+    written = load_jobs()
+    out = dict(zip(written["job_id"], written["description"]))
+    shared = read_shared()
+    if shared is not None:
+        out.update(zip(shared["posting_id"], shared["description"]))
+    return out
+
+
+# ------------------------------------------------------------------ measuring
+def job_metrics(truth: pd.DataFrame, predicted_label, predicted_shares) -> dict:
+    """Job macro-F1 over the three categories, accuracy, on-site AUROC and share MAE."""
+    y = truth["label"].to_numpy()
+    pred = np.asarray(predicted_label)
+    shares = np.asarray(predicted_shares, float)
+    onsite = y == "not_outsourceable"
+    out = {"n": int(len(y)),
+           "job_macro_f1": float(f1_score(y, pred, labels=list(CATEGORIES), average="macro", zero_division=0)),
+           "four_label_macro_f1": float(f1_score(y, pred, labels=list(LABELS), average="macro", zero_division=0)),
+           "accuracy": float(accuracy_score(y, pred)),
+           "onsite_auroc": float(roc_auc_score(onsite, shares[:, LABELS.index("not_outsourceable")]))
+           if 0 < onsite.sum() < len(y) else None,
+           "share_mae": float(np.abs(shares - truth[list(SHARE_COLUMNS)].to_numpy(float)).mean())}
+    return out
+
+
+def duty_metrics(finder: DutyFinder, parts: pd.DataFrame, descriptions: dict[str, str]) -> dict:
+    postings, kinds = _finder_examples(parts, descriptions)
+    if not postings:
+        return {}
+    p = np.concatenate(finder.duty_probability(postings))
+    y = np.array([k == "duty" for ks in kinds for k in ks])
+    guess = p >= 0.5
+    return {"parts": int(len(y)), "duty_precision": float(precision_score(y, guess, zero_division=0)),
+            "duty_recall": float(recall_score(y, guess, zero_division=0)),
+            "duty_f1": float(f1_score(y, guess, zero_division=0))}
+
+
+def _predict_held_out(model, postings: pd.DataFrame):
+    duty_mix, title_mix, weight = job_evidence(model, postings)
+    head = getattr(model, "job_head_", None)
+    if head is None:
+        return np.array(LABELS, dtype=object)[duty_mix.argmax(axis=1)], duty_mix
+    shares, _ = head.shares(duty_mix, title_mix, weight)
+    labels = np.array(LABELS, dtype=object)[head.predict_proba(duty_mix, title_mix, weight).argmax(axis=1)]
+    return labels, shares
+
+
+def evaluate_postings(fit_task_model: Callable, task_frame: pd.DataFrame, by: str = "source", folds: int = 5,
+                      progress: Callable[[str], None] | None = None) -> dict:
+    """Held-out figures of the whole job answer.
+
+    Parameters
+    ----------
+    fit_task_model : callable
+        ``fit_task_model(frame) -> TaskModel``: fits a task model on a training frame.
+    task_frame : DataFrame
+        The task rows trained on besides the postings' duties (O*NET, corpus).
+    by : {"source", "company"}
+        ``source``: train on all sources but one and test on it, for each source. ``company``:
+        grouped k-fold with no company on both sides.
+
+    Returns
+    -------
+    dict with ``overall`` and per-group figures (job and duty finding).
+    """
+    data = load_posting_data()
+    descriptions = _descriptions(data)
+    title_model = fit_title_model()
+    postings = data.postings
+    if by == "source":
+        splits = [(s, postings["source"].ne(s).to_numpy()) for s in sorted(postings["source"].unique())]
+    else:
+        groups = postings["company"].where(postings["company"].str.strip().ne(""), postings["posting_id"])
+        kfold = GroupKFold(n_splits=folds, shuffle=True, random_state=0)
+        splits = []
+        for k, (train, _) in enumerate(kfold.split(postings, groups=groups), start=1):
+            mask = np.zeros(len(postings), dtype=bool)
+            mask[train] = True
+            splits.append((f"fold {k}", mask))
+    labels = np.empty(len(postings), dtype=object)
+    shares = np.zeros((len(postings), len(LABELS)))
+    result, duty_parts = {}, []
+    for name, train_mask in splits:
+        train_ids = set(postings.loc[train_mask, "posting_id"])
+        train_parts = data.parts[data.parts["posting_id"].isin(train_ids) | data.parts["source"].eq("written")]
+        test_parts = data.parts[data.parts["posting_id"].isin(set(postings.loc[~train_mask, "posting_id"]))]
+        model = fit_task_model(pd.concat([task_frame, duty_rows(train_parts)], ignore_index=True))
+        fold = PostingData(postings[train_mask].reset_index(drop=True), train_parts)
+        attach_job_reading(model, fold, title_model)
+        test = postings[~train_mask]
+        fold_labels, fold_shares = _predict_held_out(model, test)
+        labels[~train_mask], shares[~train_mask] = fold_labels, fold_shares
+        entry = job_metrics(test, fold_labels, fold_shares)
+        entry.update(duty_metrics(model.duty_finder_, test_parts, descriptions))
+        result[name] = entry
+        duty_parts.append((model.duty_finder_, test_parts))
+        if progress:
+            progress(f"{by} {name}: job macro-F1 {entry['job_macro_f1']:.3f}")
+    overall = job_metrics(postings, labels, shares)
+    pooled = [duty_metrics(f, p, descriptions) for f, p in duty_parts]
+    n = sum(d.get("parts", 0) for d in pooled)
+    if n:
+        overall.update({key: sum(d[key] * d["parts"] for d in pooled if d) / n
+                        for key in ("duty_precision", "duty_recall", "duty_f1")})
+        overall["parts"] = n
+    by_source = {}
+    for source, index in postings.groupby("source").indices.items():
+        by_source[source] = job_metrics(postings.iloc[index], labels[index], shares[index])
+    return {"by": by, "overall": overall, "folds": result, "by_source": by_source}
+
+
+def reader_agreement() -> dict:
+    """How far two independent readers agreed: kappa and raw agreement on the job label, mean
+    absolute difference of the shares, and kappa on the kind of parts both read."""
+    from sklearn.metrics import cohen_kappa_score
+
+    from datasets.postings import load_readings
+    readings = load_readings()
+    a = readings[readings["reader"].eq("a")].set_index("posting_id")
+    b = readings[readings["reader"].eq("b")].set_index("posting_id")
+    both = a.index.intersection(b.index)
+    out = {"postings_read_twice": int(len(both))}
+    if len(both):
+        out["label_kappa"] = float(cohen_kappa_score(a.loc[both, "label"], b.loc[both, "label"]))
+        out["label_agreement"] = float((a.loc[both, "label"] == b.loc[both, "label"]).mean())
+        out["share_mean_abs_difference"] = float(
+            (a.loc[both, list(SHARE_COLUMNS)] - b.loc[both, list(SHARE_COLUMNS)]).abs().to_numpy().mean())
+        out["settled_by_third_reader"] = int(readings["reader"].eq("c").sum())
+    parts = load_part_labels()
+    pa = parts[parts["reader"].eq("a")].set_index(["posting_id", "start", "end"])
+    pb = parts[parts["reader"].eq("b")].set_index(["posting_id", "start", "end"])
+    common = pa.index.intersection(pb.index)
+    if len(common):
+        ka, kb = pa.loc[common, "kind"], pb.loc[common, "kind"]
+        out["parts_read_twice"] = int(len(common))
+        out["part_kind_kappa"] = float(cohen_kappa_score(ka, kb))
+        duty = (ka == "duty") & (kb == "duty")
+        out["duty_agreement_f1"] = float(f1_score(ka == "duty", kb == "duty"))
+        if duty.any():
+            out["duty_label_kappa"] = float(cohen_kappa_score(pa.loc[common, "label"][duty], pb.loc[common, "label"][duty]))
+    return out
