@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import normalize
 
 from classifier.text import normalise, stemmed_words
@@ -75,7 +77,6 @@ def _bucket(value: float, edges: tuple) -> int:
 def _own_features(text: str, stems: list[str]) -> dict[str, float]:
     stripped = text.strip()
     feats = {f"w={s}": 1.0 for s in stems}
-    feats.update({f"b={a}_{b}": 1.0 for a, b in zip(stems, stems[1:])})
     if stems:
         feats[f"first={stems[0]}"] = 1.0
         if len(stems) > 1:
@@ -146,14 +147,28 @@ class DutyFinder(BaseEstimator):
         Seed of the solver.
     """
 
-    def __init__(self, C=1.0, neighbour_weight=0.4, random_state=0):
+    def __init__(self, C=4.0, neighbour_weight=0.4, context_folds=2, random_state=0):
         self.C = C
         self.neighbour_weight = neighbour_weight
+        self.context_folds = context_folds
         self.random_state = random_state
 
-    def _matrix(self, postings):
-        rows = [f for parts in postings for f in part_features(list(parts), self.neighbour_weight)]
-        return normalize(self.vectoriser_.transform(rows)) if rows else None
+    def _head(self) -> LogisticRegression:
+        # A loose tolerance: the kinds are settled long before lbfgs's default would stop.
+        return LogisticRegression(C=self.C, max_iter=300, tol=1e-3, random_state=self.random_state)
+
+    def _context(self, proba: np.ndarray, lengths: list[int]) -> sparse.csr_matrix:
+        """Second-pass features: the first pass's kind probabilities of the two parts before and
+        after each part, and the mean of the parts since the posting began (its running section)."""
+        k = proba.shape[1]
+        out, start = [], 0
+        for n in lengths:
+            p = proba[start:start + n]
+            padded = np.vstack([np.zeros((2, k)), p, np.zeros((2, k))])
+            running = np.cumsum(np.vstack([np.zeros((1, k)), p]), axis=0)[:-1] / np.maximum(np.arange(n), 1)[:, None]
+            out.append(np.hstack([padded[0:n], padded[1:n + 1], padded[3:n + 3], padded[4:n + 4], running]))
+            start += n
+        return sparse.csr_matrix(np.vstack(out) if out else np.zeros((0, 5 * k)))
 
     def fit(self, postings, kinds, sample_weight=None):
         """Fit on whole postings.
@@ -171,25 +186,42 @@ class DutyFinder(BaseEstimator):
         -------
         self
         """
-        rows = [f for parts in postings for f in part_features(list(parts), self.neighbour_weight)]
+        postings = [list(p) for p in postings]
+        lengths = [len(p) for p in postings]
+        rows = [f for parts in postings for f in part_features(parts, self.neighbour_weight)]
         y = np.array([k for ks in kinds for k in ks], dtype=object)
         if len(rows) != len(y):
             raise ValueError("every part needs one kind")
         self.vectoriser_ = DictVectorizer().fit(rows)
         X = normalize(self.vectoriser_.transform(rows))
-        self.head_ = LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state)
-        self.head_.fit(X, y, sample_weight=sample_weight)
-        self.classes_ = self.head_.classes_
+        self.first_head_ = self._head().fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.first_head_.classes_
+        # The second pass learns from first-pass probabilities of postings it did not fit on, so
+        # it learns how far to trust them on new postings.
+        first = np.zeros((len(y), len(self.classes_)))
+        posting_of_part = np.repeat(np.arange(len(postings)), lengths)
+        folds = min(self.context_folds, len(postings))
+        if folds >= 2:
+            for train, test in GroupKFold(n_splits=folds).split(X, y, posting_of_part):
+                head = self._head().fit(X[train], y[train])
+                first[np.ix_(test, np.searchsorted(self.classes_, head.classes_))] = head.predict_proba(X[test])
+        else:
+            first = self.first_head_.predict_proba(X)
+        self.head_ = self._head().fit(sparse.hstack([X, self._context(first, lengths)]).tocsr(), y,
+                                      sample_weight=sample_weight)
         self.duty_column_ = int(np.flatnonzero(self.classes_ == DUTY)[0])
         return self
 
     def predict_proba(self, postings) -> list[np.ndarray]:
         """Per posting, an array (parts x ``classes_``) of kind probabilities."""
         postings = [list(p) for p in postings]
-        X = self._matrix(postings)
-        if X is None:
+        lengths = [len(p) for p in postings]
+        rows = [f for parts in postings for f in part_features(parts, self.neighbour_weight)]
+        if not rows:
             return [np.zeros((0, len(self.classes_))) for _ in postings]
-        proba = self.head_.predict_proba(X)
+        X = normalize(self.vectoriser_.transform(rows))
+        first = self.first_head_.predict_proba(X)
+        proba = self.head_.predict_proba(sparse.hstack([X, self._context(first, lengths)]).tocsr())
         out, start = [], 0
         for parts in postings:
             out.append(proba[start:start + len(parts)])

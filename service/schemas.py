@@ -395,22 +395,30 @@ def classify_response() -> Object:
 
 
 def _task_schema() -> Object:
-    return Object({"text": String(), **_prediction_fields(), "explanation": _explanation()},
-                  required=("text", *OUTPUT_COLUMNS), name="JobTask")
+    return Object({"text": String(), "duty_probability": Number(minimum=0, maximum=1),
+                   **_prediction_fields(), "explanation": _explanation()},
+                  required=("text", "duty_probability", *OUTPUT_COLUMNS), name="JobTask")
 
 
 def job_prediction_schema() -> Object:
     share = Number(minimum=0, maximum=1)
-    segment = Object({"text": String(), "kind": String()}, required=("text", "kind"), name="LeftOut",
-                     description="A part of the description that is not a duty, and what it was taken to be.")
+    segment = Object({"text": String(), "kind": String(), "duty_probability": share},
+                     required=("text", "kind", "duty_probability"), name="LeftOut",
+                     description="A part of the description that is not taken as a duty, what the duty finder "
+                                 "took it to be, and its probability of being a duty all the same.")
+    term = Object({"term": String(), "weight": Number()}, required=("term", "weight"), name="TitleTerm")
     return Object({
         "title": String(), "category": String(enum=LABELS),
         "share_bpo_front_office": share, "share_bpo_back_office": share, "share_kpo": share,
         "share_not_outsourceable": share, "automation_score": share,
         "automation_level": Integer(minimum=0, maximum=4), "n_tasks": Integer(minimum=0),
         "tasks": Array(_task_schema()), "left_out": Array(segment),
+        "title_weight": Number(minimum=0, maximum=1, description="How much of the shares came from the title."),
+        "duty_weight": Number(minimum=0, maximum=1, description="How much of the shares came from the duties."),
+        "title_terms": Array(term, description="With explain: the title's words that drove the job label."),
     }, required=("title", "category", "share_bpo_front_office", "share_bpo_back_office", "share_kpo",
-                 "share_not_outsourceable", "automation_score", "automation_level", "n_tasks", "tasks", "left_out"),
+                 "share_not_outsourceable", "automation_score", "automation_level", "n_tasks", "tasks", "left_out",
+                 "title_weight", "duty_weight"),
         name="JobPrediction")
 
 

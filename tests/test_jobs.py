@@ -115,7 +115,7 @@ def _toy_postings():
 def test_duty_finder_follows_sklearn_rules_and_learns_kinds():
     postings, kinds = _toy_postings()
     finder = DutyFinder(C=10.0)
-    assert finder.get_params() == {"C": 10.0, "neighbour_weight": 0.4, "random_state": 0}
+    assert finder.get_params() == {"C": 10.0, "neighbour_weight": 0.4, "context_folds": 2, "random_state": 0}
     assert finder.fit(postings, kinds) is finder
     new = ["We are a growing insurer", "Responsibilities:", "Answer customer calls about claims",
            "Requirements:", "5+ years of experience in claims"]
