@@ -49,7 +49,9 @@ def duty_rows(parts: pd.DataFrame) -> pd.DataFrame:
         "text": duties["text"].str.strip(), "label": duties["label"],
         "automation": duties["automation_level"].map(LEVEL_TO_SCORE), "style": "posting",
         "domain": "general", "group": "posting:" + duties["posting_id"],
-        "source": "postings/" + duties["source"], "occupation": "", "task_id": "", "confidence": "high",
+        "source": "postings/" + duties["source"], "occupation": "", "task_id": "",
+        # One reader per part: like an O*NET label only one reader gave, it counts half.
+        "confidence": "low",
         "exposure": None,
     })[FRAME_COLUMNS].reset_index(drop=True)
 
