@@ -26,5 +26,9 @@ def model(registry):
 @pytest.fixture(scope="session")
 def small_model():
     """A small real model fitted on the shipped corpus without calibration (a few seconds, once)."""
+    from classifier.posting_training import _descriptions, fit_duty_finder, load_posting_data
     frame = load_corpus()
-    return TaskModel(calibration_folds=0).fit(frame.text, frame.label, frame.automation)
+    model = TaskModel(calibration_folds=0).fit(frame.text, frame.label, frame.automation)
+    data = load_posting_data()  # the duty finder from our written job descriptions' labeled parts
+    model.duty_finder_ = fit_duty_finder(data.parts[data.parts["source"].eq("written")], _descriptions(data))
+    return model
