@@ -142,16 +142,29 @@ def predict_jobs(model, jobs, explain: bool = False) -> list[JobPrediction]:
     return results
 
 
+def _rounded_shares(shares, places: int = 4) -> list[float]:
+    """Shares rounded to ``places`` decimals that still add up to exactly 1 (largest remainder)."""
+    scale = 10 ** places
+    raw = np.asarray(shares, float) / max(float(np.sum(shares)), 1e-12) * scale
+    units = np.floor(raw).astype(int)
+    for k in np.argsort(-(raw - units))[: scale - int(units.sum())]:
+        units[k] += 1
+    return [round(int(u) / scale, places) for u in units]
+
+
 def _summary(model, posting: ReadPosting, idx, preds, shares, category, title_weight, explain) -> JobPrediction:
     tasks, left_out = [], []
     by_index = dict(zip(idx, preds))
+    listed = {i for i in by_index if posting.duty_p[i] >= DUTY_THRESHOLD}
+    if not listed and by_index:  # no clear duty: list the likeliest rather than none
+        listed = {max(by_index, key=lambda i: posting.duty_p[i])}
     weighted_score, total = 0.0, 0.0
     for i, text in enumerate(posting.texts):
         p = float(posting.duty_p[i])
         if i in by_index:
             weighted_score += p * by_index[i].automation_score
             total += p
-        if p >= DUTY_THRESHOLD and i in by_index:
+        if i in listed:
             tasks.append(JobTask(text, by_index[i], round(p, 4)))
         else:
             kind = posting.kinds[i] if posting.kinds[i] != "duty" else "unlikely duty"
@@ -160,7 +173,7 @@ def _summary(model, posting: ReadPosting, idx, preds, shares, category, title_we
     title_terms = None
     if explain and posting.title and getattr(model, "title_model_", None) is not None:
         title_terms = model.title_model_.explain(posting.title, category)
-    rounded = {label: round(float(s), 4) for label, s in zip(LABELS, shares)}
+    rounded = dict(zip(LABELS, _rounded_shares(shares)))
     return JobPrediction(
         title=posting.title, category=category,
         share_bpo_front_office=rounded["bpo_front_office"], share_bpo_back_office=rounded["bpo_back_office"],

@@ -24,7 +24,10 @@ _SENTENCES = PunktSentenceTokenizer(_PUNKT_PARAMS)
 # capitalised word ("place.We"). Each alternative is a fixed-width or single-class run: linear.
 _BREAK = re.compile(
     r"\n+|[ \t]*[•·▪◦●■►✓✔➢➤❖][ \t]*|[ \t]+[*–—-][ \t]+(?=[A-Z])|[ \t]{3,}"
-    r"|(?<=[a-z0-9)%][.!?;:])(?=[A-Z][a-z])"
+    r"|(?<=[A-Za-z0-9)%][.!?;:])[ \t]*[-*][ \t]*(?=[A-Z])"  # "place.-Request", "systems.* Answer"
+    r"|(?<=[a-z0-9])-[ \t]+(?=[A-Z][a-z])"  # "census data- Evaluate": a dash bullet glued to the word before
+    r"|(?<=[A-Za-z0-9)%][.!?:])(?=[A-Z][a-z])"  # "SAP.Reconcile", "SUMMARY:Under" (not "example.com")
+    r"|(?<=[A-Za-z0-9)%];)(?=[A-Za-z])"  # "receipts;reconciling"
 )
 # A lower-case word run straight into a capitalised one where a bullet was lost ("systemsCollaborate").
 _CAMEL_GLUE = re.compile(r"(?<=[a-z]{3})(?=[A-Z][a-z]{2,}[ ,])")
@@ -35,7 +38,8 @@ _CAMEL_WORDS = frozenset(
     "mailchimp woocommerce coffeescript".split()
 )
 _LEADING_MARK = re.compile(r"[\s\-*•·▪◦●■►✓✔➢➤❖–—+>#_]+|\(?(?:\d{1,2}|[a-zA-Z])[.)](?=\s)\s*")
-MAX_PART_CHARS = 600  # a longer sentence is cut at its semicolons, then at this length
+MAX_PART_CHARS = 600  # a longer piece is cut at white space before this length
+MIN_PIECE_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -88,17 +92,26 @@ def _sentences(text: str, start: int, end: int):
         yield start + s, start + e
 
 
+def _semicolon_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A list of duties run together with semicolons, one piece each, when every piece says
+    something (three words or more); otherwise the sentence whole."""
+    pieces, cut = [], start
+    for at in [start + m.start() for m in re.finditer(";", text[start:end])] + [end]:
+        pieces.append((cut, at))
+        cut = at + 1
+    if len(pieces) > 1 and all(len(text[s:e].split()) >= MIN_PIECE_WORDS for s, e in pieces):
+        return pieces
+    return [(start, end)]
+
+
 def _bounded(text: str, start: int, end: int):
-    """Cut an over-long sentence at semicolons, then at white space before the length limit."""
-    if end - start <= MAX_PART_CHARS:
-        yield start, end
-        return
+    """Cut a sentence at its semicolons (see above), then at white space before the length limit."""
+    for piece_start, piece_end in _semicolon_pieces(text, start, end):
+        yield from _limited(text, piece_start, piece_end)
+
+
+def _limited(text: str, start: int, end: int):
     cut = start
-    for match in re.finditer(";", text[start:end]):
-        at = start + match.start()
-        if at - cut >= 40:
-            yield cut, at
-            cut = at + 1
     while end - cut > MAX_PART_CHARS:
         space = text.rfind(" ", cut + MAX_PART_CHARS // 2, cut + MAX_PART_CHARS)
         at = space if space > cut else cut + MAX_PART_CHARS

@@ -15,8 +15,9 @@ from classifier.job_head import JobHead
 from classifier.jobs import duty_evidence, read_postings
 from classifier.parts import cut_parts
 from classifier.titles import TitleModel
-from datasets.loaders import FRAME_COLUMNS, LEVEL_TO_SCORE, load_jobs
-from datasets.postings import SHARE_COLUMNS, labeled_postings, load_part_labels, read_postings as read_shared
+from datasets.loaders import load_jobs
+from datasets.postings import SHARE_COLUMNS, label_by_overlap, labeled_postings, load_part_labels
+from datasets.postings import read_postings as read_shared
 from datasets.schema import CATEGORIES, LABELS
 from datasets.titles import load_onet_titles, occupation_mixes
 
@@ -42,31 +43,18 @@ def load_posting_data() -> PostingData:
     return PostingData(postings.reset_index(drop=True), parts.drop(columns="description").reset_index(drop=True))
 
 
-def duty_rows(parts: pd.DataFrame) -> pd.DataFrame:
-    """Labeled duties of real postings as task rows for the task model (source ``postings/<src>``)."""
-    duties = parts[parts["kind"].eq("duty")]
-    return pd.DataFrame({
-        "text": duties["text"].str.strip(), "label": duties["label"],
-        "automation": duties["automation_level"].map(LEVEL_TO_SCORE), "style": "posting",
-        "domain": "general", "group": "posting:" + duties["posting_id"],
-        "source": "postings/" + duties["source"], "occupation": "", "task_id": "",
-        # One reader per part: like an O*NET label only one reader gave, it counts half.
-        "confidence": "low",
-        "exposure": None,
-    })[FRAME_COLUMNS].reset_index(drop=True)
-
-
 def _finder_examples(parts: pd.DataFrame, descriptions: dict[str, str]):
-    """Per posting with labeled parts: its parts in order and their kinds (postings whose labels no
-    longer match the cutter's parts are left out rather than half-used)."""
+    """Per posting with labeled parts: its parts as the cutter cuts them now, and their kinds (each
+    part takes the kind of the labeled part it overlaps most; a posting with a part no label
+    covers is left out rather than half-used)."""
     postings, kinds = [], []
     for posting_id, labels in parts.groupby("posting_id", sort=True):
         cut = cut_parts(descriptions[posting_id])
-        by_span = {(s, e): k for s, e, k in zip(labels["start"], labels["end"], labels["kind"])}
-        if len(by_span) != len(cut) or any((p.start, p.end) not in by_span for p in cut):
+        match = label_by_overlap([(p.start, p.end) for p in cut], labels)
+        if not cut or any(m is None for m in match):
             continue
         postings.append([p.text for p in cut])
-        kinds.append([by_span[(p.start, p.end)] for p in cut])
+        kinds.append([labels["kind"].iloc[m] for m in match])
     return postings, kinds
 
 
@@ -180,7 +168,8 @@ def evaluate_postings(fit_task_model: Callable, task_frame: pd.DataFrame, by: st
     fit_task_model : callable
         ``fit_task_model(frame) -> TaskModel``: fits a task model on a training frame.
     task_frame : DataFrame
-        The task rows trained on besides the postings' duties (O*NET, corpus).
+        Every task row (O*NET, corpus, the postings' labeled duties); the duties of held-out
+        postings are dropped from it in each fold.
     by : {"source", "company"}
         ``source``: train on all sources but one and test on it, for each source. ``company``:
         grouped k-fold with no company on both sides.
@@ -210,7 +199,8 @@ def evaluate_postings(fit_task_model: Callable, task_frame: pd.DataFrame, by: st
         train_ids = set(postings.loc[train_mask, "posting_id"])
         train_parts = data.parts[data.parts["posting_id"].isin(train_ids) | data.parts["source"].eq("written")]
         test_parts = data.parts[data.parts["posting_id"].isin(set(postings.loc[~train_mask, "posting_id"]))]
-        model = fit_task_model(pd.concat([task_frame, duty_rows(train_parts)], ignore_index=True))
+        held_out = "posting:" + postings.loc[~train_mask, "posting_id"]
+        model = fit_task_model(task_frame[~task_frame["group"].isin(set(held_out))].reset_index(drop=True))
         fold = PostingData(postings[train_mask].reset_index(drop=True), train_parts)
         attach_job_reading(model, fold, title_model)
         test = postings[~train_mask]

@@ -11,7 +11,7 @@ import pandas as pd
 from classifier.evaluation import cross_validate, evaluate_predictions, frozen_test_mask
 from classifier.model import TaskModel
 from classifier.model_card import write_model_card
-from classifier.posting_training import attach_job_reading, duty_rows, load_posting_data
+from classifier.posting_training import attach_job_reading, load_posting_data
 from classifier.registry import Registry
 from datasets import feedback_store
 from datasets.loaders import fingerprint, load_labeled_file, load_occupations, load_training_frame
@@ -89,7 +89,7 @@ def train(extra_files=(), registry: Registry | None = None, cv: int = 0, params:
     if frame is None:
         _say(progress, "loading data")
         postings = load_posting_data()
-        frame = pd.concat([load_training_frame(extra_files), duty_rows(postings.parts)], ignore_index=True)
+        frame = load_training_frame(extra_files)
     if feedback:
         frame, feedback_note = _with_feedback(frame, corrections, feedback)
     check_trainable(frame)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from datasets.postings import load_part_labels, read_postings
 from datasets.schema import (
     SchemaError,
     read_csv_rows,
@@ -169,8 +170,9 @@ def onet_frame(tasks: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_training_frame(extra_files: list[Path] | tuple = (), onet_path: Path | None = None,
-                        include_onet: bool = True) -> pd.DataFrame:
-    """Everything training uses: our corpus, O*NET tasks (when present) and extra label files.
+                        include_onet: bool = True, include_postings: bool = True) -> pd.DataFrame:
+    """Everything training uses: our corpus, O*NET tasks and the labeled duties of real postings
+    (when the shared files are present) and extra label files.
 
     Rows without a ``label`` (unlabeled O*NET tasks) still teach the automation head.
     """
@@ -179,10 +181,32 @@ def load_training_frame(extra_files: list[Path] | tuple = (), onet_path: Path | 
         tasks = read_onet_tasks(onet_path)
         if tasks is not None:
             frames.append(onet_frame(tasks, load_onet_labels()))
+    if include_postings:
+        frames.append(load_posting_duties())
     frames += [load_labeled_file(Path(f)) for f in extra_files]
     frame = pd.concat(frames, ignore_index=True)
     frame["label"] = frame["label"].where(frame["label"].notna(), None)
     return frame
+
+
+def load_posting_duties(postings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The labeled duties of real postings as task rows (``source`` ``postings/<source>``, grouped
+    by posting), their text taken from the shared postings; empty when that file is absent."""
+    postings = read_postings() if postings is None else postings
+    parts = load_part_labels()
+    duties = parts[parts["kind"].eq("duty") & parts["reader"].eq("a")]
+    if postings is None or duties.empty:
+        return pd.DataFrame(columns=FRAME_COLUMNS)
+    duties = duties.merge(postings[["posting_id", "source", "description"]], on="posting_id", how="inner")
+    text = [d[s:e].strip() for d, s, e in zip(duties["description"], duties["start"], duties["end"])]
+    return pd.DataFrame({
+        "text": text, "label": duties["label"].to_numpy(),
+        "automation": duties["automation_level"].map(LEVEL_TO_SCORE).to_numpy(), "style": "posting",
+        "domain": "general", "group": ("posting:" + duties["posting_id"]).to_numpy(),
+        "source": ("postings/" + duties["source"]).to_numpy(), "occupation": "", "task_id": "",
+        # One reader per part: like an O*NET label only one reader gave, it counts half.
+        "confidence": "low", "exposure": None,
+    })[FRAME_COLUMNS]
 
 
 def load_occupations(path: Path | None = None) -> pd.DataFrame | None:

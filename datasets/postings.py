@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from datasets.schema import LABELS, SchemaError, read_csv_rows
@@ -108,6 +109,31 @@ def load_part_labels(path: Path = PART_LABELS_FILE) -> pd.DataFrame:
     return frame
 
 
+def label_by_overlap(spans, labeled: pd.DataFrame) -> list[int | None]:
+    """For each ``(start, end)`` span, the row position in ``labeled`` (one posting, one reader) of
+    the labeled part it overlaps most, or None where it overlaps none.
+
+    Labels keep the spans their reader saw; when the cutter later cuts a part in two, each piece
+    takes the label of the part it came from, so relabeling is never needed for a finer cut.
+    """
+    starts = labeled["start"].to_numpy()
+    ends = labeled["end"].to_numpy()
+    order = np.argsort(starts)
+    starts, ends = starts[order], ends[order]
+    out = []
+    for start, end in spans:
+        first = max(int(np.searchsorted(ends, start, side="right")), 0)
+        best, best_overlap = None, 0
+        for k in range(first, len(starts)):
+            if starts[k] >= end:
+                break
+            overlap = min(end, ends[k]) - max(start, starts[k])
+            if overlap > best_overlap:
+                best, best_overlap = int(order[k]), overlap
+        out.append(best)
+    return out
+
+
 def labeled_postings(postings: pd.DataFrame | None = None) -> pd.DataFrame:
     """Postings joined with their settled labels; empty when the shared file is absent."""
     postings = read_postings() if postings is None else postings
@@ -118,4 +144,4 @@ def labeled_postings(postings: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 __all__ = ["PART_KINDS", "SHARE_COLUMNS", "read_postings", "load_job_labels", "load_readings",
-           "load_part_labels", "labeled_postings", "postings_path"]
+           "load_part_labels", "labeled_postings", "postings_path", "label_by_overlap"]

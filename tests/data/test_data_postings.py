@@ -12,6 +12,7 @@ from datasets.loaders import load_jobs
 from datasets.postings import (
     PART_KINDS,
     PART_LABELS_FILE,
+    label_by_overlap,
     SHARE_COLUMNS,
     load_job_labels,
     load_part_labels,
@@ -74,17 +75,27 @@ def test_bad_part_label_is_refused_with_row_and_column(tmp_path):
         load_part_labels(path)
 
 
-def test_part_offsets_are_exactly_the_cutters_parts(shared_postings):
+def test_every_part_the_cutter_makes_has_a_label(shared_postings):
     texts = dict(zip(shared_postings["posting_id"], shared_postings["description"]))
     jobs = load_jobs()
     texts.update(zip(jobs["job_id"], jobs["description"]))
-    parts = load_part_labels()
-    mismatched = []
-    for (posting_id, reader), labels in parts.groupby(["posting_id", "reader"]):
-        cut = {(p.start, p.end) for p in cut_parts(texts[posting_id])}
-        if set(zip(labels["start"], labels["end"])) != cut:
-            mismatched.append(posting_id)
-    assert mismatched == []
+    uncovered = []
+    for (posting_id, reader), labels in load_part_labels().groupby(["posting_id", "reader"]):
+        text = texts[posting_id]
+        assert labels["end"].max() <= len(text)
+        spans = sorted(zip(labels["start"], labels["end"]))
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))  # no overlaps
+        cut = [(p.start, p.end) for p in cut_parts(text)]
+        if any(m is None for m in label_by_overlap(cut, labels)):
+            uncovered.append(posting_id)
+    assert uncovered == []
+
+
+def test_a_finer_cut_inherits_the_label_of_the_part_it_came_from():
+    import pandas as pd
+    labeled = pd.DataFrame({"start": [0, 30], "end": [25, 60], "kind": ["company", "duty"]})
+    assert label_by_overlap([(0, 25), (30, 44), (46, 60), (61, 70)], labeled) == [0, 1, 1, None]
+    assert label_by_overlap([(20, 50)], labeled) == [1]  # the larger overlap wins
 
 
 def test_labels_name_only_postings_that_exist(shared_postings):

@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from classifier.parts import MAX_PART_CHARS
+
 from reliability_helpers import API_KEY
 from datasets.loaders import load_labeled_file
 from reliability_helpers import assert_answered_well
@@ -105,11 +107,15 @@ def test_formula_injection_text_is_classified_and_echoed_verbatim(client):
     assert FORMULA in texts  # JSON is not a spreadsheet: escaping is the CSV writer's job
 
 
-def test_a_job_description_with_no_sentence_breaks_is_one_duty(client):
+def test_a_job_description_with_no_sentence_breaks_is_cut_into_bounded_parts(client):
     response = client.post("/v1/jobs", json={"description": NO_BREAKS})
     assert response.status_code == 200
     job = response.get_json()["jobs"][0]
-    assert job["n_tasks"] == 1 and job["tasks"][0]["text"] == NO_BREAKS
+    parts = [t["text"] for t in job["tasks"]] + [s["text"] for s in job["left_out"]]
+    assert job["n_tasks"] >= 1
+    assert all(len(p) <= MAX_PART_CHARS for p in parts)
+    # Every word comes back in some part: nothing is dropped for being long.
+    assert sorted(" ".join(parts).split()) == sorted(NO_BREAKS.split())
 
 
 def test_duplicate_corrections_are_each_stored(client):
