@@ -140,6 +140,24 @@ def score_job_chunk(model, chunk: pd.DataFrame, first_row: int) -> pd.DataFrame:
     return out
 
 
+TITLE_OUTPUT_COLUMNS = ("category", "share_bpo_front_office", "share_bpo_back_office", "share_kpo",
+                        "share_not_outsourceable", "automation_score", "automation_level", "terms",
+                        "nearest_occupations")
+
+
+def score_title_chunk(model, chunk: pd.DataFrame, first_row: int) -> pd.DataFrame:
+    """Add what the ``title`` column alone says to one chunk of job titles."""
+    try:
+        results = model.predict_titles(_check_texts(chunk, "title", first_row))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    out = chunk.copy()
+    for name in TITLE_OUTPUT_COLUMNS:
+        values = [r.to_dict()[name] for r in results]
+        out[name] = [json.dumps(v, ensure_ascii=False) for v in values] if name in ("terms", "nearest_occupations") else values
+    return out
+
+
 class _Writer:
     """Appends scored chunks to CSV, JSON Lines or Parquet, writing the header once."""
 
@@ -186,7 +204,7 @@ class _Writer:
 
 
 def predict_file(model, input_path: str, output_path: str, text_column: str = "text", jobs: bool = False,
-                 input_format: str | None = None, output_format: str | None = None,
+                 titles: bool = False, input_format: str | None = None, output_format: str | None = None,
                  chunk_rows: int = DEFAULT_CHUNK_ROWS, on_chunk=None) -> int:
     """Score a file chunk by chunk, keeping every input column and the input order.
 
@@ -205,7 +223,12 @@ def predict_file(model, input_path: str, output_path: str, text_column: str = "t
     rows, ok = 0, False
     try:
         for chunk in read_chunks(input_path, in_fmt, chunk_rows):
-            scored = score_job_chunk(model, chunk, rows + 1) if jobs else score_chunk(model, chunk, text_column, rows + 1)
+            if titles:
+                scored = score_title_chunk(model, chunk, rows + 1)
+            elif jobs:
+                scored = score_job_chunk(model, chunk, rows + 1)
+            else:
+                scored = score_chunk(model, chunk, text_column, rows + 1)
             writer.write(scored)
             rows += len(chunk)
             if on_chunk:

@@ -29,12 +29,15 @@ class JobHead(BaseEstimator):
     ----------
     C : float
         Inverse regularisation of the label head.
+    class_weight : "balanced" or None
+        Class weights of the label head.
     random_state : int
         Seed of the solver.
     """
 
-    def __init__(self, C=1.0, random_state=0):
+    def __init__(self, C=0.3, class_weight=None, random_state=0):
         self.C = C
+        self.class_weight = class_weight
         self.random_state = random_state
 
     @staticmethod
@@ -67,7 +70,7 @@ class JobHead(BaseEstimator):
         self.title_half_weight_ = float(TITLE_HALF_WEIGHTS[int(np.argmin(errors))])
         blend, _ = self._blend(duty_mix, title_mix, duty_weight, self.title_half_weight_)
         y = np.array([LABELS.index(label) for label in labels])
-        self.head_ = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced",
+        self.head_ = LogisticRegression(C=self.C, max_iter=2000, class_weight=self.class_weight,
                                         random_state=self.random_state)
         self.head_.fit(_features(duty_mix, title_mix, duty_weight, blend), y)
         self.classes_ = np.array(LABELS)[self.head_.classes_]

@@ -63,6 +63,13 @@ class JobPrediction:
         return data
 
 
+def label_mix_columns(cols: dict) -> np.ndarray:
+    """:func:`label_mix` from ``TaskModel.predict_columns`` output."""
+    out = np.asarray(cols["outsourceable"], float)
+    return np.column_stack([out * cols["p_bpo_front_office"], out * cols["p_bpo_back_office"],
+                            out * cols["p_kpo"], 1.0 - out])
+
+
 def label_mix(predictions: list[Prediction]) -> np.ndarray:
     """Each prediction as a distribution over ``LABELS``: P(outsourceable) times the category's."""
     return np.array([[p.outsourceable * p.p_bpo_front_office, p.outsourceable * p.p_bpo_back_office,
@@ -105,11 +112,17 @@ def read_postings(model, jobs) -> list[ReadPosting]:
     return out
 
 
+def candidate_parts(duty_p: np.ndarray) -> list[int]:
+    """The parts worth classifying: those that may be duties, or the likeliest one when none may."""
+    chosen = [i for i, w in enumerate(duty_p) if w >= MIN_DUTY_WEIGHT]
+    return chosen or ([int(np.argmax(duty_p))] if len(duty_p) else [])
+
+
 def duty_evidence(postings: list[ReadPosting], predictions: list[list[Prediction]]) -> np.ndarray:
     """Per posting: the duty-weighted label mix (4), the weight of duties, and their count."""
     rows = []
     for posting, preds in zip(postings, predictions):
-        weights = posting.duty_p[[i for i, w in enumerate(posting.duty_p) if w >= MIN_DUTY_WEIGHT]]
+        weights = posting.duty_p[candidate_parts(posting.duty_p)]
         total = float(weights.sum())
         mix = (weights @ label_mix(preds) / total) if total > 0 else np.full(len(LABELS), 1.0 / len(LABELS))
         rows.append([*mix, total, float((posting.duty_p >= DUTY_THRESHOLD).sum())])
@@ -119,7 +132,7 @@ def duty_evidence(postings: list[ReadPosting], predictions: list[list[Prediction
 def predict_jobs(model, jobs, explain: bool = False) -> list[JobPrediction]:
     """Read every job, classify the likely duties of all jobs in one flat batch, then summarise."""
     postings = read_postings(model, list(jobs))
-    chosen = [[i for i, w in enumerate(p.duty_p) if w >= MIN_DUTY_WEIGHT] for p in postings]
+    chosen = [candidate_parts(p.duty_p) for p in postings]
     flat = [p.texts[i] for p, idx in zip(postings, chosen) for i in idx]
     flat_predictions = model.predict(flat, explain=explain) if flat else []
     predictions, start = [], 0

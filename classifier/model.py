@@ -244,6 +244,19 @@ class TaskModel(BaseEstimator):
         from classifier.jobs import predict_jobs
         return predict_jobs(self, jobs, explain=explain)
 
+    def predict_titles(self, titles, explain: bool = True):
+        """What each job title alone says (see :class:`classifier.titles.TitlePrediction`).
+
+        Raises
+        ------
+        ValueError
+            When the model was trained without O*NET titles.
+        """
+        title_model = getattr(self, "title_model_", None)
+        if title_model is None:
+            raise ValueError("this model was trained without O*NET job titles, so it cannot read titles alone")
+        return title_model.predict(list(titles), explain=explain)
+
     # ------------------------------------------------------------- explaining
     def _explain(self, text: str, x_row, category: str, top_terms: int) -> Explanation:
         """Per-term contributions of the linear heads for one text.

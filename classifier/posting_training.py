@@ -2,6 +2,7 @@
 model and the job head; and the leave-one-source-out measurement of the whole job answer."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from sklearn.model_selection import GroupKFold
 
 from classifier.duty_finder import DutyFinder
 from classifier.job_head import JobHead
-from classifier.jobs import duty_evidence, read_postings
+from classifier.jobs import candidate_parts, label_mix_columns, read_postings
 from classifier.parts import cut_parts
 from classifier.titles import TitleModel
 from datasets.loaders import load_jobs
@@ -63,31 +64,51 @@ def fit_duty_finder(parts: pd.DataFrame, descriptions: dict[str, str], **params)
     return DutyFinder(**params).fit(postings, kinds)
 
 
+_TITLE_MODELS: dict[str, TitleModel] = {}
+
+
 def fit_title_model(**params) -> TitleModel | None:
-    """The title model from O*NET titles and our labels of their occupations' tasks."""
+    """The title model from O*NET titles and our labels of their occupations' tasks.
+
+    Fitted once per process for the same titles, labels and parameters: retraining the task
+    model (cross-validation, promotion checks) does not change what titles say.
+    """
     titles, mixes = load_onet_titles(), occupation_mixes()
     if titles is None or mixes is None or mixes.empty:
         return None
+    key = hashlib.sha256(pd.util.hash_pandas_object(titles).to_numpy().tobytes()
+                         + pd.util.hash_pandas_object(mixes).to_numpy().tobytes()
+                         + repr(sorted(params.items())).encode()).hexdigest()
+    if key not in _TITLE_MODELS:
+        _TITLE_MODELS[key] = _fit_title_model(titles, mixes, **params)
+    return _TITLE_MODELS[key]
+
+
+def _fit_title_model(titles: pd.DataFrame, mixes: pd.DataFrame, **params) -> TitleModel:
     mixes = mixes.set_index("code")
     titles = titles[titles["code"].isin(mixes.index)]
-    share = mixes.loc[titles["code"], [f"share_{label}" for label in LABELS]].to_numpy()
-    return TitleModel(**params).fit(titles["title"], share, titles["code"], mixes["occupation"].to_dict())
+    rows = mixes.loc[titles["code"]]
+    share = rows[[f"share_{label}" for label in LABELS]].to_numpy()
+    automation = rows["automation"].fillna(rows["automation"].mean()).to_numpy()
+    return TitleModel(**params).fit(titles["title"], share, automation, titles["code"], mixes["occupation"].to_dict())
 
 
 def job_evidence(model, postings: pd.DataFrame):
     """Duty mix, title mix and duty weight of each posting under ``model``."""
     jobs = [{"title": t, "description": d} for t, d in zip(postings["title"], postings["description"])]
     read = read_postings(model, jobs)
-    chosen = [[i for i, w in enumerate(p.duty_p) if w >= 0.05] for p in read]
+    chosen = [candidate_parts(p.duty_p) for p in read]
     flat = [p.texts[i] for p, idx in zip(read, chosen) for i in idx]
-    preds = model.predict(flat) if flat else []
-    grouped, start = [], 0
-    for idx in chosen:
-        grouped.append(preds[start:start + len(idx)])
+    mixes = label_mix_columns(model.predict_columns(flat)) if flat else np.zeros((0, len(LABELS)))
+    rows, start = [], 0
+    for posting, idx in zip(read, chosen):
+        weights = posting.duty_p[idx]
+        total = float(weights.sum())
+        mix = weights @ mixes[start:start + len(idx)] / total if total > 0 else np.full(len(LABELS), 1 / len(LABELS))
+        rows.append((mix, total))
         start += len(idx)
-    evidence = duty_evidence(read, grouped)
     title_mix = model.title_model_.predict_proba(list(postings["title"]))
-    return evidence[:, :len(LABELS)], title_mix, evidence[:, len(LABELS)]
+    return np.array([m for m, _ in rows]).reshape(-1, len(LABELS)), title_mix, np.array([w for _, w in rows])
 
 
 def fit_job_head(model, postings: pd.DataFrame, **params) -> JobHead:
@@ -222,7 +243,25 @@ def evaluate_postings(fit_task_model: Callable, task_frame: pd.DataFrame, by: st
     by_source = {}
     for source, index in postings.groupby("source").indices.items():
         by_source[source] = job_metrics(postings.iloc[index], labels[index], shares[index])
-    return {"by": by, "overall": overall, "folds": result, "by_source": by_source}
+    return {"by": by, "overall": overall, "folds": result, "by_source": by_source,
+            "title_only": title_only_metrics(title_model, postings)}
+
+
+def title_only_metrics(title_model: TitleModel, postings: pd.DataFrame) -> dict:
+    """The postings' job label from the title alone, against a baseline: the majority label of the
+    tasks of the O*NET occupation whose title is nearest (an exact title where there is one)."""
+    mixes = occupation_mixes().set_index("code")[[f"share_{label}" for label in LABELS]]
+    titles = list(postings["title"])
+    proba = title_model.predict_proba(titles)
+    model_labels = np.array(LABELS, dtype=object)[proba.argmax(axis=1)]
+    baseline = []
+    for title in titles:
+        nearest = title_model.nearest(title)
+        code = nearest[0]["onet_soc_code"] if nearest else None
+        baseline.append(LABELS[int(np.argmax(mixes.loc[code].to_numpy()))] if code in mixes.index else "kpo")
+    return {"model": job_metrics(postings, model_labels, proba),
+            "nearest_onet_title_majority": job_metrics(postings, np.array(baseline, dtype=object),
+                                                       np.eye(len(LABELS))[[LABELS.index(b) for b in baseline]])}
 
 
 def reader_agreement() -> dict:

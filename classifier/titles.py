@@ -5,14 +5,18 @@ titles are shown as evidence of where the mix comes from.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from scipy.special import softmax
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import FeatureUnion
 
-from classifier.prediction import Term
+from dataclasses import asdict, dataclass, field
+
+from classifier.prediction import Term, automation_level
 from classifier.text import normalise, stemmed_words
 from datasets.schema import LABELS
 
@@ -30,6 +34,25 @@ def _vectoriser() -> FeatureUnion:
     ])
 
 
+@dataclass
+class TitlePrediction:
+    """What a job title alone says: its label mix, the on-site share, an automation estimate, the
+    title's words that drove the label, and the nearest O*NET titles as evidence."""
+    title: str
+    category: str
+    share_bpo_front_office: float
+    share_bpo_back_office: float
+    share_kpo: float
+    share_not_outsourceable: float
+    automation_score: float
+    automation_level: int
+    terms: list[Term] = field(default_factory=list)
+    nearest_occupations: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 class TitleModel(BaseEstimator):
     """The label mix of a job title.
 
@@ -43,12 +66,13 @@ class TitleModel(BaseEstimator):
         Seed of the solver.
     """
 
-    def __init__(self, C=4.0, neighbours=3, random_state=0):
+    def __init__(self, C=4.0, automation_alpha=1.0, neighbours=3, random_state=0):
         self.C = C
+        self.automation_alpha = automation_alpha
         self.neighbours = neighbours
         self.random_state = random_state
 
-    def fit(self, titles, mixes, codes=None, occupations=None):
+    def fit(self, titles, mixes, automation, codes=None, occupations=None):
         """Fit on titles and the label mix of their occupation.
 
         Parameters
@@ -56,6 +80,8 @@ class TitleModel(BaseEstimator):
         titles : sequence of str
         mixes : array (n, 4)
             Share of each label in ``LABELS`` order for each title's occupation.
+        automation : array (n,)
+            The mean automation score (0-1) of each title's occupation's tasks.
         codes : sequence of str, optional
             The occupation code of each title (kept for the nearest-title evidence).
         occupations : dict, optional
@@ -76,6 +102,7 @@ class TitleModel(BaseEstimator):
         keep = weight > 0
         self.head_ = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
         self.head_.fit(X[rows[keep]], y[keep], sample_weight=weight[keep])
+        self.automation_head_ = Ridge(alpha=self.automation_alpha).fit(X, np.asarray(automation, dtype=float))
         self.classes_ = np.array(LABELS)
         self.titles_ = np.asarray(titles, dtype=object)
         self.codes_ = np.asarray(codes if codes is not None else [""] * len(titles), dtype=object)
@@ -86,7 +113,27 @@ class TitleModel(BaseEstimator):
     def predict_proba(self, titles) -> np.ndarray:
         """The mix of each title over ``classes_`` (rows sum to 1)."""
         X = self.vectoriser_.transform([str(t) for t in titles])
-        return softmax(np.asarray(X @ self.head_.coef_.T) + self.head_.intercept_, axis=1)
+        return softmax(np.asarray(X @ self.head_.coef_.T, dtype=float) + self.head_.intercept_, axis=1)
+
+    def automation_score(self, titles) -> np.ndarray:
+        """The automation estimate (0-1) of each title."""
+        X = self.vectoriser_.transform([str(t) for t in titles])
+        return np.clip(self.automation_head_.predict(X), 0.0, 1.0)
+
+    def predict(self, titles, explain: bool = True) -> list[TitlePrediction]:
+        """One :class:`TitlePrediction` per title."""
+        titles = [str(t) for t in titles]
+        mixes, scores = self.predict_proba(titles), self.automation_score(titles)
+        out = []
+        for title, mix, score in zip(titles, mixes, scores):
+            category = LABELS[int(np.argmax(mix))]
+            shares = {f"share_{label}": round(float(v), 4) for label, v in zip(LABELS, mix)}
+            out.append(TitlePrediction(
+                title=title, category=category, **shares, automation_score=round(float(score), 4),
+                automation_level=automation_level(score),
+                terms=self.explain(title, category) if explain else [],
+                nearest_occupations=self.nearest(title) if explain else []))
+        return out
 
     def nearest(self, title: str) -> list[dict]:
         """The O*NET titles most like ``title``, with their occupation and similarity."""
@@ -111,7 +158,7 @@ class TitleModel(BaseEstimator):
         centred = coef[LABELS.index(label)] - coef.mean(axis=0)
         names = self.vectoriser_.get_feature_names_out()
         weights: dict[str, float] = {}
-        words = normalise(title).split()
+        words = re.findall(r"[\w'&/+#-]+", normalise(title))
         for j, value in zip(x.indices, x.data):
             block, term = names[j].split("__", 1)
             contribution = float(value * centred[j])

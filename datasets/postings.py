@@ -28,13 +28,15 @@ POSTING_COLUMNS = ("posting_id", "source", "title", "description", "company", "l
 
 
 def postings_path() -> Path | None:
-    """Where the shared postings are: ``OUTSORT_POSTINGS``, else ../shared beside the checkout."""
+    """Where the shared postings are: ``OUTSORT_POSTINGS``, else beside the O*NET files (the shared
+    folder next to the checkout or the working directory, or the fetch cache)."""
+    from datasets import loaders  # the one place that says where shared files live
+
     override = os.environ.get("OUTSORT_POSTINGS")
     if override:
         return Path(override)
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent.parent / "shared" / "data" / "job_postings.tsv",
-                      Path.cwd().parent / "shared" / "data" / "job_postings.tsv"):
+    for tasks in loaders._default_onet_candidates():
+        candidate = tasks.parent / "job_postings.tsv"
         if candidate.is_file():
             return candidate
     return None

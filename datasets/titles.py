@@ -36,7 +36,8 @@ def load_onet_titles() -> pd.DataFrame | None:
 
 
 def occupation_mixes() -> pd.DataFrame | None:
-    """Per occupation code, the share of its labeled tasks in each label, and the occupation title."""
+    """Per occupation code: the share of its labeled tasks in each label, the mean automation score
+    of its tasks, and the occupation title."""
     tasks = read_onet_tasks()
     if tasks is None:
         return None
@@ -46,4 +47,6 @@ def occupation_mixes() -> pd.DataFrame | None:
     mixes.columns = [f"share_{label}" for label in LABELS]
     names = tasks.drop_duplicates("onet_soc_code").set_index("onet_soc_code")["occupation"]
     mixes["occupation"] = names.reindex(mixes.index)
+    automation = pd.to_numeric(tasks["automation_score"], errors="coerce").groupby(tasks["onet_soc_code"]).mean()
+    mixes["automation"] = automation.reindex(mixes.index)
     return mixes.rename_axis("code").reset_index()

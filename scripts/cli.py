@@ -50,6 +50,8 @@ def _feedback_database(given: str | None) -> str | None:
 
 
 def cmd_predict(args) -> int:
+    if args.engine == "dask" and args.titles:
+        raise CommandError("--titles is scored in one process: leave out --engine dask")
     if args.engine == "dask":
         return _predict_dask(args)
     if args.scheduler:
@@ -58,7 +60,10 @@ def cmd_predict(args) -> int:
     model = _load(args)
     started = time.perf_counter()
     progress = _progress_bar(args.input)
+    if args.jobs and args.titles:
+        raise CommandError("--jobs and --titles exclude each other")
     rows = predict_file(model, args.input, args.output, text_column=args.text_column, jobs=args.jobs,
+                        titles=args.titles,
                         input_format=args.input_format, output_format=args.output_format,
                         chunk_rows=args.chunk_rows, on_chunk=progress.update if progress else None)
     if progress:
@@ -228,6 +233,9 @@ def _print_posting_metrics(report: dict) -> None:
             entry = (result["overall"] if group == "overall" else result["by_source"][group[7:]]
                      if group.startswith("source=") else result["folds"][group])
             rows.append((by, group, *(entry.get(k) for k in keys)))
+    for by, result in report.items():
+        for name, entry in (result.get("title_only", {}) if isinstance(result, dict) else {}).items():
+            rows.append((f"title only ({by})", name, *(entry.get(k) for k in keys)))
     rows.append(("target", "", None, POSTING_TARGETS["job_macro_f1"], None, None, POSTING_TARGETS["onsite_auroc"],
                  POSTING_TARGETS["share_mae"], None, None, POSTING_TARGETS["duty_f1"]))
     _print_table(header, rows, first_width=20)
@@ -269,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column", default="text")
     p.add_argument("--model", default=None, help="version name or version folder (default: current)")
     p.add_argument("--jobs", action="store_true", help="rows are whole job descriptions (title, description)")
+    p.add_argument("--titles", action="store_true",
+                   help="rows are job titles alone (a title column): label mix, on-site share, automation, "
+                        "the words behind it and the nearest O*NET occupations")
     p.add_argument("--input-format", choices=("csv", "jsonl", "txt", "parquet"))
     p.add_argument("--output-format", choices=("csv", "jsonl", "parquet"))
     p.add_argument("--chunk-rows", type=int, default=10_000)

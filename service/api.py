@@ -1,4 +1,4 @@
-"""The versioned JSON API: ``/v1/classify``, ``/v1/jobs``, ``/v1/feedback``, ``/v1/model``,
+"""The versioned JSON API: ``/v1/classify``, ``/v1/jobs``, ``/v1/titles``, ``/v1/feedback``, ``/v1/model``,
 ``/v1/admin/reload``."""
 from __future__ import annotations
 
@@ -103,6 +103,19 @@ def jobs():
     results = served.model.predict_jobs(batch, explain=explain)
     count_predictions(task.prediction for job in results for task in job.tasks)
     return {"model_version": served.version, "jobs": [job.to_dict() for job in results]}
+
+
+@bp.post("/titles")
+def titles():
+    """What one job title or several say alone."""
+    body = request_schema(limits(), "titles").validate(json_body())
+    batch = [body["title"]] if "title" in body else body["titles"]
+    served = require_model()
+    try:
+        results = served.model.predict_titles(batch, explain=body.get("explain", True))
+    except ValueError as exc:
+        raise ApiError(409, "titles_unavailable", str(exc)) from None
+    return {"model_version": served.version, "titles": [r.to_dict() for r in results]}
 
 
 @bp.post("/feedback")

@@ -46,6 +46,12 @@ def operations(limits: Limits) -> tuple[dict, ...]:
                          "schema": {"type": "string", "maxLength": 500}}],
          "responses": {200: ("One summary per job, with its tasks.", schemas.jobs_response())},
          "errors": (400, 413, 415, 422, 503)},
+        {"id": "titles", "path": "/v1/titles", "method": "post", "security": "optional",
+         "summary": "What job titles alone say: label mix, on-site share, automation estimate, the words "
+                    "behind it and the nearest O*NET occupations.",
+         "request": {JSON: schemas.titles_request(limits)},
+         "responses": {200: ("One answer per title, in order.", schemas.titles_response())},
+         "errors": (400, 409, 413, 415, 422, 503)},
         {"id": "feedback", "path": "/v1/feedback", "method": "post", "security": "key_or_csrf",
          "summary": "Store a correction for retraining.",
          "request": {JSON: schemas.feedback_request(limits)},

@@ -343,6 +343,40 @@ def jobs_request(limits: Limits) -> Object:
                  "description": "Responsibilities:\n- Process vendor invoices\n- Answer supplier calls"})
 
 
+def _title_term() -> Object:
+    return Object({"term": String(), "weight": Number()}, required=("term", "weight"), name="TitleTerm")
+
+
+def titles_request(limits: Limits) -> Object:
+    """Body of ``POST /v1/titles``."""
+    title = String(max_length=500, non_blank=True, description="One job title.")
+    return Object({
+        "title": title,
+        "titles": Array(title, min_items=1, max_items=limits.max_texts, description="Several job titles."),
+        "explain": Boolean(description="Include the title's words and the nearest O*NET occupations (default true)."),
+    }, one_of=("title", "titles"), name="TitlesRequest", example={"titles": ["Accounts Payable Clerk", "Data Scientist"]})
+
+
+def titles_response() -> Object:
+    share = Number(minimum=0, maximum=1)
+    term = _title_term()
+    occupation = Object({"title": String(), "onet_soc_code": String(), "occupation": String(),
+                         "similarity": share}, required=("title", "onet_soc_code", "occupation", "similarity"),
+                        name="NearestOccupation")
+    answer = Object({
+        "title": String(), "category": String(enum=LABELS),
+        "share_bpo_front_office": share, "share_bpo_back_office": share, "share_kpo": share,
+        "share_not_outsourceable": share, "automation_score": share,
+        "automation_level": Integer(minimum=0, maximum=4),
+        "terms": Array(term, description="The title's words that pushed the label, with their weights."),
+        "nearest_occupations": Array(occupation, description="The O*NET titles most like this one."),
+    }, required=("title", "category", "share_bpo_front_office", "share_bpo_back_office", "share_kpo",
+                 "share_not_outsourceable", "automation_score", "automation_level", "terms", "nearest_occupations"),
+        name="TitlePrediction")
+    return Object({"model_version": String(), "titles": Array(answer)}, required=("model_version", "titles"),
+                  name="TitlesResponse")
+
+
 def plain_job_request(limits: Limits) -> String:
     """A ``text/plain`` body of ``POST /v1/jobs``: one description."""
     return String(max_length=limits.max_job_chars, non_blank=True,
@@ -406,7 +440,7 @@ def job_prediction_schema() -> Object:
                      required=("text", "kind", "duty_probability"), name="LeftOut",
                      description="A part of the description that is not taken as a duty, what the duty finder "
                                  "took it to be, and its probability of being a duty all the same.")
-    term = Object({"term": String(), "weight": Number()}, required=("term", "weight"), name="TitleTerm")
+    term = _title_term()
     return Object({
         "title": String(), "category": String(enum=LABELS),
         "share_bpo_front_office": share, "share_bpo_back_office": share, "share_kpo": share,

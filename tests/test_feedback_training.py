@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from classifier.posting_training import PostingData, load_posting_data
 from classifier.registry import Registry
 from datasets import feedback_store
 from datasets.loaders import FRAME_COLUMNS, load_corpus
@@ -122,6 +123,9 @@ def small_training_frame(monkeypatch):
     """The shipped corpus, 60 rows a label: ``outsort train`` then fits in seconds."""
     frame = load_corpus().groupby("label").sample(60, random_state=0).reset_index(drop=True)
     monkeypatch.setattr("classifier.training.load_training_frame", lambda extra_files=(): frame.copy())
+    data = load_posting_data()  # the job reading from our written job descriptions alone
+    written = PostingData(data.postings.iloc[:0], data.parts[data.parts["source"].eq("written")])
+    monkeypatch.setattr("classifier.training.load_posting_data", lambda: written)
     return frame
 
 

@@ -23,7 +23,7 @@ from reliability_helpers import API_KEY
 FUZZ_LIMITS = {"MAX_TEXTS": 12, "MAX_TEXT_CHARS": 400, "MAX_JOBS": 4, "MAX_JOB_CHARS": 1500}
 FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
-WITH_INPUT = [("/v1/classify", "POST"), ("/v1/jobs", "POST"), ("/v1/feedback", "POST")]
+WITH_INPUT = [("/v1/classify", "POST"), ("/v1/jobs", "POST"), ("/v1/titles", "POST"), ("/v1/feedback", "POST")]
 WITHOUT_INPUT = [("/v1/model", "GET"), ("/v1/admin/reload", "POST"), ("/healthz", "GET"), ("/readyz", "GET"),
                  ("/metrics", "GET"), ("/openapi.json", "GET")]
 OPERATIONS = WITH_INPUT + WITHOUT_INPUT

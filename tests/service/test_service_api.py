@@ -274,3 +274,29 @@ def test_model_info(client, session_registry):
     assert data["metrics"] == {"macro_f1": 0.9}
     assert data["trained_on"] == {"data_fingerprint": "test-corpus"}
     assert data["created"] and data["loaded_at"] and len(data["sha256"]) == 64
+
+
+# ------------------------------------------------------------------------------ titles
+@pytest.mark.parametrize("body, n", [({"title": "Payroll Clerk"}, 1),
+                                     ({"titles": ["Payroll Clerk", "Registered Nurse"], "explain": False}, 2)])
+def test_titles_answer_each_title(client, body, n):
+    response = client.post("/v1/titles", json=body)
+    assert response.status_code == 200, response.json
+    answers = response.json["titles"]
+    assert len(answers) == n and answers[0]["title"] == "Payroll Clerk"
+    for answer in answers:
+        assert answer["category"] in LABELS
+        shares = [answer[f"share_{label}"] for label in LABELS]
+        assert sum(shares) == pytest.approx(1.0, abs=1e-3)
+    assert bool(answers[0]["terms"]) == body.get("explain", True)
+    if body.get("explain", True):
+        assert answers[0]["nearest_occupations"][0]["onet_soc_code"]
+
+
+@pytest.mark.parametrize("body, field", [({"title": " "}, "title"), ({"titles": []}, "titles"),
+                                         ({"titles": ["x" * 501]}, "titles[0]"), ({}, "title"),
+                                         ({"title": "a", "titles": ["b"]}, "titles")])
+def test_titles_bad_input_names_the_field(client, body, field):
+    response = client.post("/v1/titles", json=body)
+    assert 400 <= response.status_code < 500
+    assert response.json["error"]["field"] == field
