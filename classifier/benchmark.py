@@ -331,6 +331,34 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}"
 
 
+# The slowest of the repeated units tried against the cutter (tests/test_jobs.py tries them for
+# linear time): each "1. A" is a numbered item of its own, so 50,000 characters make 12,500 parts.
+HOSTILE_UNIT = "1. A "
+HOSTILE_CHARS = 50_000
+
+
+def hostile_postings(model, rounds: int = ROUNDS) -> list[Row]:
+    """Seconds to read one posting of ``HOSTILE_CHARS`` characters made of the slowest unit found,
+    against an ordinary posting of the same length (generated duties, one per line)."""
+    from classifier.parts import cut_parts
+    hostile = (HOSTILE_UNIT * (HOSTILE_CHARS // len(HOSTILE_UNIT) + 1))[:HOSTILE_CHARS]
+    ordinary = "\n".join(generated_texts(2_000))[:HOSTILE_CHARS]
+    rows = []
+    for name, step in (("cut into parts", cut_parts),
+                       ("predict_jobs (whole answer)", lambda text: model.predict_jobs([{"description": text}]))):
+        times = {}
+        for label, text in (("hostile", hostile), ("ordinary", ordinary)):
+            best = float("inf")
+            for _ in range(rounds):
+                started = time.perf_counter()
+                step(text)
+                best = min(best, time.perf_counter() - started)
+            times[label] = best
+        rows.append(Row("5 hostile postings", f"{HOSTILE_CHARS:,} chars of {HOSTILE_UNIT.strip()!r}: {name}, seconds",
+                        times["hostile"], times["ordinary"], "s", "linear in length (tested), no worker pinned"))
+    return rows
+
+
 def run(workdir: Path, rows: int = 100_000, server=None, progress=print) -> tuple[list[Row], str]:
     """Every section in order; ``server(registry, port)`` gives the HTTP server's argv and
     environment, or None to leave HTTP out.
@@ -346,6 +374,8 @@ def run(workdir: Path, rows: int = 100_000, server=None, progress=print) -> tupl
     model = load_model(version, registry=str(registry))
     progress("in-process prediction")
     table = in_process(model)
+    progress("hostile postings")
+    table += hostile_postings(model)
     if server is not None:
         progress("HTTP against gunicorn")
         # The service calls ``predict``: its in-process rates are the HTTP baselines.

@@ -12,6 +12,16 @@ _FLOOR = 0.01
 TITLE_HALF_WEIGHTS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0, 1e9)
 
 
+SHARPNESS = (1.0, 1.5, 2.0, 2.5, 3.0)
+BLEND_SHARES = tuple(k / 10 for k in range(11))
+
+
+def _final(blend, proba, sharpness: float, blend_share: float) -> np.ndarray:
+    sharp = np.power(blend, sharpness)
+    sharp /= np.maximum(sharp.sum(axis=1, keepdims=True), 1e-12)
+    return blend_share * sharp + (1 - blend_share) * proba
+
+
 def _features(duty_mix, title_mix, duty_weight, blend) -> np.ndarray:
     return np.hstack([np.log(blend + _FLOOR), np.log(duty_mix + _FLOOR), np.log(title_mix + _FLOOR),
                       np.log1p(duty_weight)[:, None]])
@@ -20,10 +30,12 @@ def _features(duty_mix, title_mix, duty_weight, blend) -> np.ndarray:
 class JobHead(BaseEstimator):
     """Combines the duty mix and the title mix of postings.
 
-    The shares are a blend: the duties' mix weighs ``W / (W + title_half_weight_)`` where ``W`` is
-    the summed duty probability of the posting, so a posting with few clear duties leans on its
-    title. ``title_half_weight_`` is chosen on the labeled postings to fit the readers' shares.
-    The label comes from a logistic regression over both mixes and the blend.
+    The shares start from a blend: the duties' mix weighs ``W / (W + title_half_weight_)`` where
+    ``W`` is the summed duty probability of the posting, so a posting with few clear duties leans
+    on its title. The label comes from a logistic regression over both mixes and the blend. The
+    shares are then the blend raised to ``sharpness_`` (renormalised), mixed with the label's
+    probabilities (``blend_share_`` of the blend). ``title_half_weight_``, ``sharpness_`` and
+    ``blend_share_`` are chosen on the labeled postings to fit the readers' shares.
 
     Parameters
     ----------
@@ -74,6 +86,16 @@ class JobHead(BaseEstimator):
                                         random_state=self.random_state)
         self.head_.fit(_features(duty_mix, title_mix, duty_weight, blend), y)
         self.classes_ = np.array(LABELS)[self.head_.classes_]
+        # Readers put most of a job's time on one or two labels; the blend spreads it. Sharpen it and
+        # mix in the label head's probabilities, as far as that brings the shares nearer the readers'.
+        self.sharpness_, self.blend_share_ = 1.0, 1.0
+        proba = self.predict_proba(duty_mix, title_mix, duty_weight)
+        best = np.inf
+        for sharpness in SHARPNESS:
+            for blend_share in BLEND_SHARES:
+                error = np.abs(_final(blend, proba, sharpness, blend_share) - shares).mean()
+                if error < best - 1e-9:
+                    best, self.sharpness_, self.blend_share_ = error, sharpness, blend_share
         return self
 
     def predict_proba(self, duty_mix, title_mix, duty_weight) -> np.ndarray:
@@ -87,9 +109,12 @@ class JobHead(BaseEstimator):
         return full
 
     def shares(self, duty_mix, title_mix, duty_weight) -> tuple[np.ndarray, np.ndarray]:
-        """The blended shares and the weight the duties got in them."""
-        return self._blend(np.atleast_2d(duty_mix), np.atleast_2d(title_mix),
-                           np.atleast_1d(np.asarray(duty_weight, float)), self.title_half_weight_)
+        """The job's shares and the weight the duties got in the blend they start from."""
+        duty_mix, title_mix = np.atleast_2d(duty_mix), np.atleast_2d(title_mix)
+        duty_weight = np.atleast_1d(np.asarray(duty_weight, float))
+        blend, lam = self._blend(duty_mix, title_mix, duty_weight, self.title_half_weight_)
+        proba = self.predict_proba(duty_mix, title_mix, duty_weight)
+        return _final(blend, proba, self.sharpness_, self.blend_share_), lam
 
     def combine(self, duty_mix, title_mix, duty_weight, has_title: bool = True):
         """One posting's shares, label and the weight its title got."""

@@ -64,7 +64,7 @@ def test_title_prediction_record(toy):
     ("Accounts Payable Clerk", "bpo_back_office"),
     ("Registered Nurse", "not_outsourceable"),
     ("Data Scientist", "kpo"),
-    ("Telemarketer", "bpo_front_office"),
+    ("Reservation Agent", "bpo_front_office"),
 ])
 def test_real_titles_get_their_label(model, title, label):
     assert model.predict_titles([title])[0].category == label
