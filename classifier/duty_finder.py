@@ -146,6 +146,9 @@ class DutyFinder(BaseEstimator):
         Inverse regularisation of the logistic regression over part kinds.
     neighbour_weight : float
         Weight of neighbouring parts' words among a part's features.
+    context_folds : int
+        Folds (grouped by posting) of the first pass whose held-out probabilities the second pass
+        learns from; below 2 it learns from the first pass's own fit.
     random_state : int
         Seed of the solver.
     """

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from classifier.parts import cut_parts
-from classifier.prediction import Prediction, Term, automation_level
+from classifier.prediction import MixAnswer, Prediction, Term, automation_level
 from datasets.schema import CATEGORIES, LABELS
 
 DUTY_THRESHOLD = 0.5  # a part at or above it is listed among the tasks, the rest set aside
@@ -38,15 +38,8 @@ class JobTask:
 
 
 @dataclass
-class JobPrediction:
-    title: str
-    category: str
-    share_bpo_front_office: float
-    share_bpo_back_office: float
-    share_kpo: float
-    share_not_outsourceable: float
-    automation_score: float
-    automation_level: int
+class JobPrediction(MixAnswer):
+    """A whole job: its mix, its duties with their predictions, and the parts set aside."""
     n_tasks: int
     tasks: list[JobTask]
     left_out: list[Segment]

@@ -45,9 +45,23 @@ class Prediction:
         return data
 
 
+@dataclass
+class MixAnswer:
+    """What a whole job or a job title comes to: the share of its work in each label, the label
+    it is given, and an automation estimate. Jobs and titles extend it."""
+    title: str
+    category: str
+    share_bpo_front_office: float
+    share_bpo_back_office: float
+    share_kpo: float
+    share_not_outsourceable: float
+    automation_score: float
+    automation_level: int
+
+
 def automation_level(score: float) -> int:
     """The 0-4 level whose centre (0, .25, .5, .75, 1) is nearest to a 0-1 score."""
     return int(min(4, max(0, round(float(score) * 4))))
 
 
-__all__ = ["CATEGORIES", "LABELS", "OUTPUT_COLUMNS", "Prediction", "Explanation", "Term", "automation_level"]
+__all__ = ["CATEGORIES", "LABELS", "OUTPUT_COLUMNS", "MixAnswer", "Prediction", "Explanation", "Term", "automation_level"]

@@ -16,7 +16,7 @@ from sklearn.pipeline import FeatureUnion
 
 from dataclasses import asdict, dataclass, field
 
-from classifier.prediction import Term, automation_level
+from classifier.prediction import MixAnswer, Term, automation_level
 from classifier.text import normalise, stemmed_words
 from datasets.schema import LABELS
 
@@ -35,17 +35,9 @@ def _vectoriser() -> FeatureUnion:
 
 
 @dataclass
-class TitlePrediction:
+class TitlePrediction(MixAnswer):
     """What a job title alone says: its label mix, the on-site share, an automation estimate, the
     title's words that drove the label, and the nearest O*NET titles as evidence."""
-    title: str
-    category: str
-    share_bpo_front_office: float
-    share_bpo_back_office: float
-    share_kpo: float
-    share_not_outsourceable: float
-    automation_score: float
-    automation_level: int
     terms: list[Term] = field(default_factory=list)
     nearest_occupations: list[dict] = field(default_factory=list)
 

@@ -181,8 +181,9 @@ def load_training_frame(extra_files: list[Path] | tuple = (), onet_path: Path | 
         tasks = read_onet_tasks(onet_path)
         if tasks is not None:
             frames.append(onet_frame(tasks, load_onet_labels()))
-    if include_postings:
-        frames.append(load_posting_duties())
+    duties = load_posting_duties() if include_postings else None
+    if duties is not None and len(duties):  # an empty frame would turn the numeric columns to objects
+        frames.append(duties)
     frames += [load_labeled_file(Path(f)) for f in extra_files]
     frame = pd.concat(frames, ignore_index=True)
     frame["label"] = frame["label"].where(frame["label"].notna(), None)
