@@ -140,8 +140,9 @@ def _sources(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     source = frame["source"].astype(str)
     masks = {"all": np.ones(len(frame), dtype=bool),
              "onet": source.eq("onet").to_numpy(),
-             "corpus": source.str.startswith("corpus/").to_numpy()}
-    other = ~(masks["onet"] | masks["corpus"])
+             "corpus": source.str.startswith("corpus/").to_numpy(),
+             "postings": source.str.startswith("postings/").to_numpy()}
+    other = ~(masks["onet"] | masks["corpus"] | masks["postings"])
     if other.any():
         masks["added"] = other
     return {k: v for k, v in masks.items() if v.any()}
