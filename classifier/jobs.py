@@ -13,7 +13,7 @@ import numpy as np
 
 from classifier.parts import cut_parts
 from classifier.prediction import MixAnswer, Prediction, Term, automation_level
-from datasets.schema import CATEGORIES, LABELS
+from datasets.schema import LABELS
 
 DUTY_THRESHOLD = 0.5  # a part at or above it is listed among the tasks, the rest set aside
 MIN_DUTY_WEIGHT = 0.05  # parts below it are not sent to the task model: they cannot move the mix
@@ -111,15 +111,13 @@ def candidate_parts(duty_p: np.ndarray) -> list[int]:
     return chosen or ([int(np.argmax(duty_p))] if len(duty_p) else [])
 
 
-def duty_evidence(postings: list[ReadPosting], predictions: list[list[Prediction]]) -> np.ndarray:
-    """Per posting: the duty-weighted label mix (4), the weight of duties, and their count."""
-    rows = []
-    for posting, preds in zip(postings, predictions):
-        weights = posting.duty_p[candidate_parts(posting.duty_p)]
-        total = float(weights.sum())
-        mix = (weights @ label_mix(preds) / total) if total > 0 else np.full(len(LABELS), 1.0 / len(LABELS))
-        rows.append([*mix, total, float((posting.duty_p >= DUTY_THRESHOLD).sum())])
-    return np.array(rows).reshape(-1, len(LABELS) + 2)
+def weighted_mix(weights: np.ndarray, mixes: np.ndarray) -> tuple[np.ndarray, float]:
+    """The parts' label mixes averaged by their duty probabilities, and the summed probability
+    (an even mix when no weight is left)."""
+    total = float(np.sum(weights))
+    if total <= 0:
+        return np.full(len(LABELS), 1.0 / len(LABELS)), 0.0
+    return weights @ mixes / total, total
 
 
 def predict_jobs(model, jobs, explain: bool = False) -> list[JobPrediction]:
@@ -132,15 +130,14 @@ def predict_jobs(model, jobs, explain: bool = False) -> list[JobPrediction]:
     for idx in chosen:
         predictions.append(flat_predictions[start:start + len(idx)])
         start += len(idx)
-    evidence = duty_evidence(postings, predictions)
     head = getattr(model, "job_head_", None)
     titles = [p.title for p in postings]
     title_mix = model.title_model_.predict_proba(titles) if getattr(model, "title_model_", None) else None
     results = []
     for k, (posting, idx, preds) in enumerate(zip(postings, chosen, predictions)):
-        duty_mix = evidence[k, :len(LABELS)]
+        duty_mix, duty_weight = weighted_mix(posting.duty_p[idx], label_mix(preds))
         if head is not None and title_mix is not None:
-            shares, category, title_weight = head.combine(duty_mix, title_mix[k], evidence[k, len(LABELS)], bool(posting.title))
+            shares, category, title_weight = head.combine(duty_mix, title_mix[k], duty_weight, bool(posting.title))
         else:
             shares, title_weight = duty_mix, 0.0
             category = LABELS[int(np.argmax(shares))]
@@ -190,4 +187,4 @@ def _summary(model, posting: ReadPosting, idx, preds, shares, category, title_we
     )
 
 
-__all__ = ["CATEGORIES", "JobPrediction", "JobTask", "Segment", "predict_jobs", "read_postings", "label_mix"]
+__all__ = ["JobPrediction", "JobTask", "Segment", "predict_jobs", "read_postings", "label_mix", "weighted_mix"]

@@ -13,7 +13,7 @@ from sklearn.model_selection import GroupKFold
 
 from classifier.duty_finder import DutyFinder
 from classifier.job_head import JobHead
-from classifier.jobs import candidate_parts, label_mix_columns, read_postings
+from classifier.jobs import DUTY_THRESHOLD, candidate_parts, label_mix_columns, read_postings, weighted_mix
 from classifier.parts import cut_parts
 from classifier.titles import TitleModel
 from datasets.loaders import load_jobs
@@ -28,6 +28,7 @@ class PostingData:
     """Labeled postings and their labeled parts, joined with the shared text."""
     postings: pd.DataFrame  # posting_id, source, title, description, company, label, share_*, confidence
     parts: pd.DataFrame  # posting_id, start, end, kind, label, automation_level, text, source
+    descriptions: dict[str, str]  # posting or written job id -> its text, for cutting into parts
 
 
 def load_posting_data() -> PostingData:
@@ -41,7 +42,8 @@ def load_posting_data() -> PostingData:
     parts = load_part_labels()
     parts = parts[parts["reader"].eq("a")].merge(texts, on="posting_id", how="inner")
     parts["text"] = [d[s:e] for d, s, e in zip(parts["description"], parts["start"], parts["end"])]
-    return PostingData(postings.reset_index(drop=True), parts.drop(columns="description").reset_index(drop=True))
+    return PostingData(postings.reset_index(drop=True), parts.drop(columns="description").reset_index(drop=True),
+                       dict(zip(texts["posting_id"], texts["description"])))
 
 
 def _finder_examples(parts: pd.DataFrame, descriptions: dict[str, str]):
@@ -102,10 +104,7 @@ def job_evidence(model, postings: pd.DataFrame):
     mixes = label_mix_columns(model.predict_columns(flat)) if flat else np.zeros((0, len(LABELS)))
     rows, start = [], 0
     for posting, idx in zip(read, chosen):
-        weights = posting.duty_p[idx]
-        total = float(weights.sum())
-        mix = weights @ mixes[start:start + len(idx)] / total if total > 0 else np.full(len(LABELS), 1 / len(LABELS))
-        rows.append((mix, total))
+        rows.append(weighted_mix(posting.duty_p[idx], mixes[start:start + len(idx)]))
         start += len(idx)
     title_mix = model.title_model_.predict_proba(list(postings["title"]))
     return np.array([m for m, _ in rows]).reshape(-1, len(LABELS)), title_mix, np.array([w for _, w in rows])
@@ -123,22 +122,12 @@ def attach_job_reading(model, data: PostingData, title_model: TitleModel | None 
     The job head learns on postings whose parts were not labeled: the task model and the duty
     finder never saw their text, so the evidence it learns from looks like a new posting's.
     """
-    descriptions = _descriptions(data)
-    model.duty_finder_ = fit_duty_finder(data.parts, descriptions)
+    model.duty_finder_ = fit_duty_finder(data.parts, data.descriptions)
     model.title_model_ = title_model if title_model is not None else fit_title_model()
     unseen = data.postings[~data.postings["posting_id"].isin(data.parts["posting_id"])]
     if model.title_model_ is not None and len(unseen) >= 20 and unseen["label"].nunique() >= 2:
         model.job_head_ = fit_job_head(model, unseen)
     return model
-
-
-def _descriptions(data: PostingData) -> dict[str, str]:
-    written = load_jobs()
-    out = dict(zip(written["job_id"], written["description"]))
-    shared = read_shared()
-    if shared is not None:
-        out.update(zip(shared["posting_id"], shared["description"]))
-    return out
 
 
 # ------------------------------------------------------------------ measuring
@@ -164,7 +153,7 @@ def duty_metrics(finder: DutyFinder, parts: pd.DataFrame, descriptions: dict[str
         return {}
     p = np.concatenate(finder.duty_probability(postings))
     y = np.array([k == "duty" for ks in kinds for k in ks])
-    guess = p >= 0.5
+    guess = p >= DUTY_THRESHOLD
     return {"parts": int(len(y)), "duty_precision": float(precision_score(y, guess, zero_division=0)),
             "duty_recall": float(recall_score(y, guess, zero_division=0)),
             "duty_f1": float(f1_score(y, guess, zero_division=0))}
@@ -200,7 +189,7 @@ def evaluate_postings(fit_task_model: Callable, task_frame: pd.DataFrame, by: st
     dict with ``overall`` and per-group figures (job and duty finding).
     """
     data = load_posting_data()
-    descriptions = _descriptions(data)
+    descriptions = data.descriptions
     title_model = fit_title_model()
     postings = data.postings
     if by == "source":
@@ -222,7 +211,7 @@ def evaluate_postings(fit_task_model: Callable, task_frame: pd.DataFrame, by: st
         test_parts = data.parts[data.parts["posting_id"].isin(set(postings.loc[~train_mask, "posting_id"]))]
         held_out = "posting:" + postings.loc[~train_mask, "posting_id"]
         model = fit_task_model(task_frame[~task_frame["group"].isin(set(held_out))].reset_index(drop=True))
-        fold = PostingData(postings[train_mask].reset_index(drop=True), train_parts)
+        fold = PostingData(postings[train_mask].reset_index(drop=True), train_parts, descriptions)
         attach_job_reading(model, fold, title_model)
         test = postings[~train_mask]
         fold_labels, fold_shares = _predict_held_out(model, test)

@@ -26,10 +26,10 @@ def model(registry):
 @pytest.fixture(scope="session")
 def small_model():
     """A small real model fitted on the shipped corpus without calibration (a few seconds, once)."""
-    from classifier.posting_training import _descriptions, fit_duty_finder, fit_title_model, load_posting_data
+    from classifier.posting_training import fit_duty_finder, fit_title_model, load_posting_data
     frame = load_corpus()
     model = TaskModel(calibration_folds=0).fit(frame.text, frame.label, frame.automation)
     data = load_posting_data()  # the duty finder from our written job descriptions' labeled parts
-    model.duty_finder_ = fit_duty_finder(data.parts[data.parts["source"].eq("written")], _descriptions(data))
+    model.duty_finder_ = fit_duty_finder(data.parts[data.parts["source"].eq("written")], data.descriptions)
     model.title_model_ = fit_title_model()  # None without the shared O*NET files: /v1/titles then says so
     return model

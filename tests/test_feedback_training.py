@@ -124,7 +124,7 @@ def small_training_frame(monkeypatch):
     frame = load_corpus().groupby("label").sample(60, random_state=0).reset_index(drop=True)
     monkeypatch.setattr("classifier.training.load_training_frame", lambda extra_files=(): frame.copy())
     data = load_posting_data()  # the job reading from our written job descriptions alone
-    written = PostingData(data.postings.iloc[:0], data.parts[data.parts["source"].eq("written")])
+    written = PostingData(data.postings.iloc[:0], data.parts[data.parts["source"].eq("written")], data.descriptions)
     monkeypatch.setattr("classifier.training.load_posting_data", lambda: written)
     return frame
 
