@@ -116,9 +116,21 @@ def _check_texts(chunk: pd.DataFrame, column: str, first_row: int) -> list[str]:
     return texts
 
 
-def score_chunk(model, chunk: pd.DataFrame, text_column: str, first_row: int) -> pd.DataFrame:
-    """Add the prediction columns to one chunk (one vectorised pass)."""
-    cols = model.predict_columns(_check_texts(chunk, text_column, first_row))
+def _titles(chunk: pd.DataFrame, column: str | None) -> list[str] | None:
+    """The job title of each row from ``column`` (empty cells read as no title), or None."""
+    if column is None:
+        return None
+    if column not in chunk.columns:
+        raise InputError(f"no column '{column}' in the input for --title-column "
+                         f"(columns: {', '.join(map(str, chunk.columns))})")
+    return chunk[column].fillna("").astype(str).tolist()
+
+
+def score_chunk(model, chunk: pd.DataFrame, text_column: str, first_row: int,
+                title_column: str | None = None) -> pd.DataFrame:
+    """Add the prediction columns to one chunk (one vectorised pass), each text read with the job
+    title of ``title_column`` when one is named."""
+    cols = model.predict_columns(_check_texts(chunk, text_column, first_row), _titles(chunk, title_column))
     out = chunk.copy()
     for name in OUTPUT_COLUMNS:
         values = cols[name]
@@ -205,8 +217,10 @@ class _Writer:
 
 def predict_file(model, input_path: str, output_path: str, text_column: str = "text", jobs: bool = False,
                  titles: bool = False, input_format: str | None = None, output_format: str | None = None,
-                 chunk_rows: int = DEFAULT_CHUNK_ROWS, on_chunk=None) -> int:
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS, on_chunk=None, title_column: str | None = None) -> int:
     """Score a file chunk by chunk, keeping every input column and the input order.
+
+    ``title_column`` names a column of job titles to read each text with (task rows only).
 
     Returns
     -------
@@ -228,7 +242,7 @@ def predict_file(model, input_path: str, output_path: str, text_column: str = "t
             elif jobs:
                 scored = score_job_chunk(model, chunk, rows + 1)
             else:
-                scored = score_chunk(model, chunk, text_column, rows + 1)
+                scored = score_chunk(model, chunk, text_column, rows + 1, title_column)
             writer.write(scored)
             rows += len(chunk)
             if on_chunk:

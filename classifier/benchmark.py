@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from classifier.model import with_title_block
+
 BATCH_SIZES = (1, 100, 10_000)
 # Calls per round for each batch size: about the same number of texts for every size.
 CALLS_PER_ROUND = {1: 300, 100: 30, 10_000: 1}
@@ -65,9 +67,10 @@ def write_rows_csv(path: Path, n: int, seed: int = 0) -> Path:
 # --------------------------------------------------------------------- (1) in process
 def in_process(model, sizes=BATCH_SIZES, rounds: int = ROUNDS) -> list[Row]:
     """Texts/s of ``predict_columns`` and ``predict`` against the bare fitted scikit-learn pieces
-    (``vectoriser_.transform`` then ``category_head_.predict_proba``) on the same texts."""
+    (``vectoriser_.transform``, the empty title columns, then ``category_head_.predict_proba``) on
+    the same texts."""
     def bare(texts):
-        return model.category_head_.predict_proba(model.vectoriser_.transform(texts))
+        return model.category_head_.predict_proba(with_title_block(model.vectoriser_.transform(texts), None))
 
     rows = []
     for size in sizes:

@@ -31,7 +31,8 @@ _MODELS: dict[tuple[str, str], object] = {}
 
 
 def predict_dask(model_path_or_version: str | None, input: str, output_dir: str, text_column: str = "text",
-                 scheduler: str | None = None, jobs: bool = False, registry=None) -> int:
+                 scheduler: str | None = None, jobs: bool = False, registry=None,
+                 title_column: str | None = None) -> int:
     """Score ``input`` partition by partition and write the results as Parquet partitions.
 
     Parameters
@@ -53,6 +54,8 @@ def predict_dask(model_path_or_version: str | None, input: str, output_dir: str,
         Rows are whole job descriptions: write the job summary columns instead.
     registry : Registry or path, optional
         Where the model is; defaults to the project registry.
+    title_column : str, optional
+        A column of job titles each text is read with (task rows only).
 
     Returns
     -------
@@ -66,13 +69,15 @@ def predict_dask(model_path_or_version: str | None, input: str, output_dir: str,
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"{output_dir}: already exists and is not an empty folder; choose a new output folder")
     fmt = _check_input(input, "description" if jobs else text_column)
+    if title_column and not jobs:
+        _check_input(input, title_column)
     with _client(scheduler) as client:
         frame = _read(input, fmt, client)
         # The output's column types come from scoring one placeholder row on a worker: the client
         # never needs the model, and the types are exactly what partitions will return.
         meta = client.submit(_score_partition, frame._meta_nonempty.head(1), model_ref, text_column, jobs,
-                             None).result().iloc[:0]
-        scored = frame.map_partitions(_score_partition, model_ref, text_column, jobs, meta, meta=meta)
+                             None, title_column).result().iloc[:0]
+        scored = frame.map_partitions(_score_partition, model_ref, text_column, jobs, meta, title_column, meta=meta)
         return _write_atomically(scored, target)
 
 
@@ -125,13 +130,14 @@ def _read(path: str, fmt: str, client):
 
 
 def _score_partition(chunk: pd.DataFrame, model_ref: tuple[str, str], text_column: str, jobs: bool,
-                     meta: pd.DataFrame | None, partition_info=None) -> pd.DataFrame:
+                     meta: pd.DataFrame | None, title_column: str | None = None,
+                     partition_info=None) -> pd.DataFrame:
     """Score one partition on a worker (``partition_info`` is filled in by Dask)."""
     if chunk.empty and meta is not None:
         return meta
     model = _worker_model(*model_ref)
     try:
-        return score_job_chunk(model, chunk, 1) if jobs else score_chunk(model, chunk, text_column, 1)
+        return score_job_chunk(model, chunk, 1) if jobs else score_chunk(model, chunk, text_column, 1, title_column)
     except InputError as exc:
         number = partition_info["number"] if partition_info else "?"
         raise InputError(f"partition {number}: {exc}") from None

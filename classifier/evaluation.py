@@ -169,8 +169,11 @@ def _slice_table(frame: pd.DataFrame, cols: dict, key: str) -> dict:
 
 
 def cross_validate(make_model, frame: pd.DataFrame, folds: int = 5, random_state: int = 0,
-                   progress=None) -> dict:
+                   progress=None, fit_titles=None, titled: bool = False):
     """Out-of-fold predictions of grouped k-fold CV: no group (occupation, template) in two folds.
+
+    A held-out group's titles leave the training fold with its texts, so the title reader can
+    not remember the group's mix.
 
     Parameters
     ----------
@@ -178,24 +181,43 @@ def cross_validate(make_model, frame: pd.DataFrame, folds: int = 5, random_state
         Returns a new unfitted TaskModel.
     progress : callable, optional
         Called with (fold, folds) after each fold.
+    fit_titles : sequence of str, optional
+        The title each row is trained with (see :func:`datasets.titles.training_titles`); by
+        default the frame's ``title`` column when it has one.
+    titled : bool
+        Also predict each held-out row with its ``title``.
 
     Returns
     -------
-    dict of column arrays like ``TaskModel.predict_columns``, in ``frame`` order.
+    dict of column arrays like ``TaskModel.predict_columns``, in ``frame`` order, read without
+    titles; with ``titled`` a pair: those and the same read with the rows' titles.
     """
     n = len(frame)
-    oof: dict[str, np.ndarray] = {}
+    has_titles = "title" in frame
+    if fit_titles is None and has_titles:
+        fit_titles = frame["title"]
+    fit_titles = None if fit_titles is None else np.asarray(fit_titles, dtype=object)
+    plain: dict[str, np.ndarray] = {}
+    with_titles: dict[str, np.ndarray] = {}
     splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=random_state)
     for k, (train, test) in enumerate(splitter.split(np.zeros(n), groups=frame["group"].to_numpy()), start=1):
         part = frame.iloc[train]
-        model = make_model().fit(part["text"], part["label"], part["automation"], part["group"], part["confidence"])
-        cols = model.predict_columns(frame["text"].iloc[test].tolist())
-        for key, values in cols.items():
-            if key == "_X":
-                continue
-            if key not in oof:
-                oof[key] = np.empty(n, dtype=np.asarray(values).dtype)
-            oof[key][test] = values
+        model = make_model().fit(part["text"], part["label"], part["automation"], part["group"], part["confidence"],
+                                 titles=None if fit_titles is None else fit_titles[train])
+        texts = frame["text"].iloc[test].tolist()
+        _fill(plain, model.predict_columns(texts), test, n)
+        if titled:
+            titles = frame["title"].iloc[test].tolist() if has_titles else None
+            _fill(with_titles, model.predict_columns(texts, titles), test, n)
         if progress:
             progress(k, folds)
-    return oof
+    return (plain, with_titles) if titled else plain
+
+
+def _fill(oof: dict[str, np.ndarray], cols: dict, rows: np.ndarray, n: int) -> None:
+    for key, values in cols.items():
+        if key == "_X":
+            continue
+        if key not in oof:
+            oof[key] = np.empty(n, dtype=np.asarray(values).dtype)
+        oof[key][rows] = values

@@ -121,11 +121,13 @@ def weighted_mix(weights: np.ndarray, mixes: np.ndarray) -> tuple[np.ndarray, fl
 
 
 def predict_jobs(model, jobs, explain: bool = False) -> list[JobPrediction]:
-    """Read every job, classify the likely duties of all jobs in one flat batch, then summarise."""
+    """Read every job, classify the likely duties of all jobs in one flat batch (each read with its
+    job's title), then summarise."""
     postings = read_postings(model, list(jobs))
     chosen = [candidate_parts(p.duty_p) for p in postings]
     flat = [p.texts[i] for p, idx in zip(postings, chosen) for i in idx]
-    flat_predictions = model.predict(flat, explain=explain) if flat else []
+    flat_titles = [p.title for p, idx in zip(postings, chosen) for _ in idx]
+    flat_predictions = model.predict(flat, explain=explain, titles=flat_titles) if flat else []
     predictions, start = [], 0
     for idx in chosen:
         predictions.append(flat_predictions[start:start + len(idx)])

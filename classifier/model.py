@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+import pandas as pd
+from scipy import sparse
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator
@@ -13,9 +15,11 @@ from sklearn.model_selection import GroupKFold
 from classifier.features import FastFeatures, build_features
 from classifier.prediction import Explanation, Prediction, Term, automation_level
 from classifier.text import LEAD_PAIRS, lead_term_stems, normalise, stem, words
+from classifier.titles import TitleModel
 from datasets.schema import CATEGORIES, LABELS
 
 NOT_OUTSOURCEABLE = LABELS.index("not_outsourceable")
+TITLE_BLOCK = "title"  # feature block of the title reader's logits, one column per label
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -72,13 +76,26 @@ class TaskModel(BaseEstimator):
         from held-out predictions; 0 or 1 skips calibration (temperature 1, threshold 0.5).
     low_confidence_weight : float
         Sample weight of rows whose labeler marked them as a borderline call.
+    title_weight : float
+        Scale of the title block: the centred logits of a title reader (a :class:`TitleModel`
+        learned from the training rows' titles and the label mix of their group), four columns
+        beside the text's. 0 ignores titles.
+    title_C : float
+        Inverse regularisation of the title reader.
+    title_dropout : float
+        Share of the titled training rows read without their title, so the heads learn to answer
+        both ways.
+    title_folds : int
+        Grouped folds for the title block of the training rows: each row's block comes from a
+        reader that never saw its group, as it is for a new text.
     random_state : int
-        Seed for fold shuffling.
+        Seed for fold shuffling and title dropout.
     """
 
     def __init__(self, features="word+char+lead", lead_weight=1.2, C=3.0, automation_C=3.0,
                  automation_ridge_alpha=1.5, automation_ridge_share=0.3, outsourceable_weight=0.1,
-                 calibration_folds=3, low_confidence_weight=0.5, random_state=0):
+                 calibration_folds=3, low_confidence_weight=0.5, title_weight=1.0, title_C=4.0,
+                 title_dropout=0.5, title_folds=3, random_state=0):
         self.features = features
         self.lead_weight = lead_weight
         self.C = C
@@ -88,6 +105,10 @@ class TaskModel(BaseEstimator):
         self.outsourceable_weight = outsourceable_weight
         self.calibration_folds = calibration_folds
         self.low_confidence_weight = low_confidence_weight
+        self.title_weight = title_weight
+        self.title_C = title_C
+        self.title_dropout = title_dropout
+        self.title_folds = title_folds
         self.random_state = random_state
 
     # ----------------------------------------------------------------- fitting
@@ -96,7 +117,7 @@ class TaskModel(BaseEstimator):
         # needs a hundred: the same optimum, ten times sooner.
         return LogisticRegression(C=self.C, solver="newton-cg", max_iter=200, class_weight="balanced")
 
-    def fit(self, texts, labels, automation=None, groups=None, confidence=None):
+    def fit(self, texts, labels, automation=None, groups=None, confidence=None, titles=None):
         """Fit both heads.
 
         Parameters
@@ -110,6 +131,8 @@ class TaskModel(BaseEstimator):
             Group ids (occupation, source template) so calibration folds never split a group.
         confidence : sequence of str, optional
             ``"low"`` marks borderline labels, which get ``low_confidence_weight``.
+        titles : sequence of str, optional
+            The job title each text belongs to, ``""`` where there is none.
 
         Returns
         -------
@@ -126,6 +149,8 @@ class TaskModel(BaseEstimator):
 
         self.vectoriser_ = build_features(self.features, self.lead_weight).fit(texts)
         X = self.vectoriser_.transform(texts)
+        self.n_text_features_ = X.shape[1]
+        X = with_title_block(X, self._fit_title_block(_as_titles(titles, len(texts)), labels, groups, weights))
         labeled = np.isin(labels, LABELS)
         y = np.array([LABELS.index(lab) for lab in labels[labeled]])
         self.category_head_ = self._category_head().fit(X[labeled], y, sample_weight=weights[labeled])
@@ -140,6 +165,60 @@ class TaskModel(BaseEstimator):
         self.classes_ = np.array(LABELS)
         self._index_features()
         return self
+
+    def _fit_title_block(self, titles, labels, groups, weights) -> np.ndarray | None:
+        """The title reader, and the training rows' title block (out of fold, some rows dropped)."""
+        self.title_reader_ = None
+        titled = titles != ""
+        if self.title_weight <= 0 or not titled.any():
+            return None
+        self.title_reader_ = self._title_reader(titles, labels, groups, weights)
+        if self.title_reader_ is None:
+            return None
+        block = np.zeros((len(titles), len(LABELS)))
+        n_groups = len(np.unique(groups[titled]))
+        if self.title_folds >= 2 and n_groups >= self.title_folds:
+            folds = GroupKFold(n_splits=self.title_folds, shuffle=True, random_state=self.random_state)
+            for train, test in folds.split(titles, groups=groups):
+                reader = self._title_reader(titles[train], labels[train], groups[train], weights[train])
+                test = test[titled[test]]
+                if reader is not None and len(test):
+                    block[test] = reader.centred_logits(titles[test])
+        else:
+            block[titled] = self.title_reader_.centred_logits(titles[titled])
+        dropped = np.random.default_rng(self.random_state).random(len(titles)) < self.title_dropout
+        block[dropped] = 0.0
+        return block * self.title_weight
+
+    def _title_reader(self, titles, labels, groups, weights) -> TitleModel | None:
+        """A title model fitted on each distinct (title, group) of the rows, whose target is the
+        weighted label mix of the group's rows: what a title says about the work under it."""
+        labeled = np.isin(labels, LABELS)
+        if not labeled.any():
+            return None
+        rows = pd.DataFrame({"group": groups[labeled], "label": labels[labeled], "weight": weights[labeled]})
+        mix = rows.pivot_table(index="group", columns="label", values="weight", aggfunc="sum", fill_value=0.0)
+        mix = mix.reindex(columns=list(LABELS), fill_value=0.0)
+        mix = mix.div(mix.sum(axis=1), axis=0)
+        pairs = pd.DataFrame({"title": titles, "group": groups}).drop_duplicates()
+        pairs = pairs[pairs["title"].ne("") & pairs["group"].isin(mix.index)]
+        if pairs.empty or pairs["title"].nunique() < 2:
+            return None
+        reader = TitleModel(C=self.title_C, neighbours=0, random_state=self.random_state)
+        return reader.fit(pairs["title"].to_numpy(), mix.loc[pairs["group"]].to_numpy())
+
+    def _title_block(self, titles, n: int) -> np.ndarray | None:
+        """The title block of ``n`` texts to predict (None when there is nothing to add)."""
+        reader = getattr(self, "title_reader_", None)
+        if titles is None or reader is None:
+            return None
+        titles = _as_titles(titles, n)
+        titled = titles != ""
+        if not titled.any():
+            return None
+        block = np.zeros((n, len(LABELS)))
+        block[titled] = reader.centred_logits(titles[titled]) * self.title_weight
+        return block
 
     def _calibrate(self, X, y, groups, weights) -> None:
         self.temperature_, self.out_of_scope_threshold_ = 1.0, 0.5
@@ -157,7 +236,7 @@ class TaskModel(BaseEstimator):
             1.0 - proba[:, NOT_OUTSOURCEABLE], y == NOT_OUTSOURCEABLE)
 
     def _index_features(self) -> None:
-        names = self.vectoriser_.get_feature_names_out()
+        names = list(self.vectoriser_.get_feature_names_out()) + [f"{TITLE_BLOCK}__{label}" for label in LABELS]
         self.feature_blocks_ = np.array([n.split("__", 1)[0] for n in names], dtype=object)
         self.feature_terms_ = np.array([n.split("__", 1)[1] for n in names], dtype=object)
 
@@ -166,16 +245,18 @@ class TaskModel(BaseEstimator):
         """Temperature-scaled logits over ``LABELS`` for a feature matrix."""
         return _full_logits(self.category_head_, X) / self.temperature_
 
-    def predict_proba(self, texts) -> np.ndarray:
+    def predict_proba(self, texts, titles=None) -> np.ndarray:
         """Calibrated probabilities over ``classes_`` (the four labels)."""
-        return softmax(self.logits(self.transform(texts)), axis=1)
+        return softmax(self.logits(self.transform(texts, titles)), axis=1)
 
-    def transform(self, texts):
-        """The feature matrix of ``texts``: equal to ``vectoriser_.transform``, computed faster."""
+    def transform(self, texts, titles=None):
+        """The feature matrix of ``texts``: ``vectoriser_.transform`` (computed faster) and the
+        title block of ``titles`` (one title for all texts, one per text, or None)."""
         fast = getattr(self, "_fast_features", None)
         if fast is None or fast.union is not self.vectoriser_:
             fast = self._fast_features = FastFeatures(self.vectoriser_)
-        return fast.transform(texts)
+        texts = list(texts)
+        return with_title_block(fast.transform(texts), self._title_block(titles, len(texts)))
 
     def __getstate__(self):
         # The chunk cache is rebuilt on first use: it must not bloat or outlive a saved model.
@@ -183,9 +264,12 @@ class TaskModel(BaseEstimator):
         state.pop("_fast_features", None)
         return state
 
-    def predict_columns(self, texts) -> dict[str, np.ndarray]:
-        """Every output field as a column array: one vectorised pass over the batch."""
-        X = self.transform(texts)
+    def predict_columns(self, texts, titles=None) -> dict[str, np.ndarray]:
+        """Every output field as a column array: one vectorised pass over the batch.
+
+        ``titles`` is one job title for all texts, one per text (``""`` for none), or None.
+        """
+        X = self.transform(texts, titles)
         proba = softmax(self.logits(X), axis=1)
         outsourceable = 1.0 - proba[:, NOT_OUTSOURCEABLE]
         category_p = proba[:, :len(CATEGORIES)] / np.maximum(outsourceable, 1e-12)[:, None]
@@ -212,13 +296,20 @@ class TaskModel(BaseEstimator):
         blended = (1 - r) * expected + r * np.clip(self._ridge(X), 0.0, 1.0)
         return np.clip((1 - w) * blended + w * outsourceable, 0.0, 1.0), level_p
 
-    def predict(self, texts, explain: bool = False, top_terms: int = 8) -> list[Prediction]:
-        """Predictions for a batch of texts, optionally with the terms that drove them."""
+    def predict(self, texts, explain: bool = False, top_terms: int = 8, titles=None) -> list[Prediction]:
+        """Predictions for a batch of texts, optionally with the terms that drove them.
+
+        ``titles`` is one job title for all texts, one per text (``""`` for none), or None; the
+        title's words in an explanation are marked ``from_title``.
+        """
         texts = list(texts)
-        cols = self.predict_columns(texts)
+        cols = self.predict_columns(texts, titles)
+        row_titles = _as_titles(titles, len(texts)) if titles is not None else None
         predictions = []
         for i in range(len(texts)):
-            explanation = self._explain(texts[i], cols["_X"][i], cols["category"][i], top_terms) if explain else None
+            title = row_titles[i] if row_titles is not None else ""
+            explanation = (self._explain(texts[i], cols["_X"][i], cols["category"][i], top_terms, title)
+                           if explain else None)
             predictions.append(Prediction(
                 category=str(cols["category"][i]),
                 confidence=round(float(cols["confidence"][i]), 4),
@@ -258,28 +349,41 @@ class TaskModel(BaseEstimator):
         return title_model.predict(list(titles), explain=explain)
 
     # ------------------------------------------------------------- explaining
-    def _explain(self, text: str, x_row, category: str, top_terms: int) -> Explanation:
+    def _explain(self, text: str, x_row, category: str, top_terms: int, title: str = "") -> Explanation:
         """Per-term contributions of the linear heads for one text.
 
         Category weights are exact: centred over the four labels (softmax is blind to a shared
         shift) and divided by the temperature, they add up to the chosen label's logit minus the
         intercept. Automation weights are each term's exact contributions to the heads' logits,
         combined by how much the score moves per unit of each logit at this prediction (gradient
-        times input). Character n-grams are credited to the words that contain them.
+        times input). Character n-grams are credited to the words that contain them. The title
+        block's weights go to the title's words through the title reader's own linear logits
+        (its intercepts, like the heads', are left out).
         """
         x_row = x_row.tocsr()
         idx, values = x_row.indices, x_row.data
         coef = _full_coef(self.category_head_)
         label = LABELS.index(category)
-        cat_w = (coef[label, idx] - coef[:, idx].mean(axis=0)) * values / self.temperature_
-        auto_w = self._automation_sensitivity(x_row)[idx] * values
+        centred = coef[label] - coef.mean(axis=0)
+        sensitivity = self._automation_sensitivity(x_row)
+        in_text = idx < self.n_text_features_
+        cat_w = centred[idx] * values / self.temperature_
+        auto_w = sensitivity[idx] * values
         surface = _SurfaceIndex(text)
         cat_terms, auto_terms = defaultdict(float), defaultdict(float)
-        for j, feature in enumerate(idx):
+        for j in np.flatnonzero(in_text):
+            feature = idx[j]
             for term, share in surface.credit(self.feature_terms_[feature], self.feature_blocks_[feature]):
                 cat_terms[term] += cat_w[j] * share
                 auto_terms[term] += auto_w[j] * share
-        return Explanation(category=_top(cat_terms, top_terms), automation=_top(auto_terms, top_terms))
+        title_cat, title_auto = {}, {}
+        if title and not in_text.all() and self.title_reader_ is not None:
+            block = slice(self.n_text_features_, self.n_text_features_ + len(LABELS))
+            directions = np.vstack([centred[block] / self.temperature_, sensitivity[block]]) * self.title_weight
+            for word, (c, a) in self.title_reader_.word_contributions(title, directions).items():
+                title_cat[word], title_auto[word] = c, a
+        return Explanation(category=_top(cat_terms, top_terms, title_cat),
+                           automation=_top(auto_terms, top_terms, title_auto))
 
     def _ridge(self, X) -> np.ndarray:
         """The ridge regression's raw prediction (clipped to the 0-1 scale where it is blended)."""
@@ -334,9 +438,34 @@ class _SurfaceIndex:
         return [(owner, 1.0 / len(owners)) for owner in owners] if owners else []
 
 
-def _top(weights: dict[str, float], k: int) -> list[Term]:
-    ranked = sorted(weights.items(), key=lambda kv: -abs(kv[1]))[:k]
-    return [Term(term=t, weight=round(float(w), 4)) for t, w in ranked if abs(w) > 1e-6]
+def _top(weights: dict[str, float], k: int, title_weights: dict[str, float] | None = None) -> list[Term]:
+    """The ``k`` strongest terms of the text and of the title together, title words marked."""
+    scored = [(t, w, False) for t, w in weights.items()] + [(t, w, True) for t, w in (title_weights or {}).items()]
+    ranked = sorted(scored, key=lambda item: -abs(item[1]))[:k]
+    return [Term(term=t, weight=round(float(w), 4), from_title=from_title)
+            for t, w, from_title in ranked if abs(w) > 1e-6]
+
+
+def _as_titles(titles, n: int) -> np.ndarray:
+    """Per-text titles as an array of stripped strings (``""`` for none) from one title, one per
+    text, or None."""
+    if titles is None:
+        return np.full(n, "", dtype=object)
+    if isinstance(titles, str):
+        return np.full(n, titles.strip(), dtype=object)
+    titles = [t.strip() if isinstance(t, str) else "" for t in titles]
+    if len(titles) != n:
+        raise ValueError(f"titles: {len(titles)} given for {n} texts; give one title, or one per text")
+    return np.asarray(titles, dtype=object)
+
+
+def with_title_block(X, block: np.ndarray | None):
+    """``X`` with the title block's columns after its own (left empty when ``block`` is None)."""
+    X = sparse.csr_matrix(X)
+    if block is None:
+        X.resize((X.shape[0], X.shape[1] + len(LABELS)))  # CSR grows columns without copying
+        return X
+    return sparse.hstack([X, sparse.csr_matrix(block.astype(X.dtype))], format="csr")
 
 
 def _order(head: LogisticRegression) -> np.ndarray:

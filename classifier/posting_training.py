@@ -101,7 +101,8 @@ def job_evidence(model, postings: pd.DataFrame):
     read = read_postings(model, jobs)
     chosen = [candidate_parts(p.duty_p) for p in read]
     flat = [p.texts[i] for p, idx in zip(read, chosen) for i in idx]
-    mixes = label_mix_columns(model.predict_columns(flat)) if flat else np.zeros((0, len(LABELS)))
+    flat_titles = [p.title for p, idx in zip(read, chosen) for _ in idx]
+    mixes = label_mix_columns(model.predict_columns(flat, flat_titles)) if flat else np.zeros((0, len(LABELS)))
     rows, start = [], 0
     for posting, idx in zip(read, chosen):
         rows.append(weighted_mix(posting.duty_p[idx], mixes[start:start + len(idx)]))

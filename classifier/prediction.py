@@ -13,9 +13,11 @@ OUTPUT_COLUMNS = (
 
 @dataclass
 class Term:
-    """A word or phrase of the text and its signed contribution to a score."""
+    """A word or phrase of the text (or of its job title, ``from_title``) and its signed
+    contribution to a score."""
     term: str
     weight: float
+    from_title: bool = False
 
 
 @dataclass

@@ -52,8 +52,11 @@ class TitleModel(BaseEstimator):
     ----------
     C : float
         Inverse regularisation of the logistic regression over the four labels.
+    automation_alpha : float
+        Regularisation of the ridge regression of the automation estimate.
     neighbours : int
-        How many nearest O*NET titles to return as evidence.
+        How many nearest O*NET titles to return as evidence; 0 keeps no index of titles (a model
+        used only for its mix).
     random_state : int
         Seed of the solver.
     """
@@ -64,7 +67,7 @@ class TitleModel(BaseEstimator):
         self.neighbours = neighbours
         self.random_state = random_state
 
-    def fit(self, titles, mixes, automation, codes=None, occupations=None):
+    def fit(self, titles, mixes, automation=None, codes=None, occupations=None):
         """Fit on titles and the label mix of their occupation.
 
         Parameters
@@ -72,8 +75,9 @@ class TitleModel(BaseEstimator):
         titles : sequence of str
         mixes : array (n, 4)
             Share of each label in ``LABELS`` order for each title's occupation.
-        automation : array (n,)
-            The mean automation score (0-1) of each title's occupation's tasks.
+        automation : array (n,), optional
+            The mean automation score (0-1) of each title's occupation's tasks; without it the
+            model gives no automation estimate.
         codes : sequence of str, optional
             The occupation code of each title (kept for the nearest-title evidence).
         occupations : dict, optional
@@ -94,21 +98,33 @@ class TitleModel(BaseEstimator):
         keep = weight > 0
         self.head_ = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
         self.head_.fit(X[rows[keep]], y[keep], sample_weight=weight[keep])
-        self.automation_head_ = Ridge(alpha=self.automation_alpha).fit(X, np.asarray(automation, dtype=float))
+        self.automation_head_ = (None if automation is None
+                                 else Ridge(alpha=self.automation_alpha).fit(X, np.asarray(automation, dtype=float)))
         self.classes_ = np.array(LABELS)
-        self.titles_ = np.asarray(titles, dtype=object)
-        self.codes_ = np.asarray(codes if codes is not None else [""] * len(titles), dtype=object)
+        keep_index = self.neighbours > 0
+        self.titles_ = np.asarray(titles if keep_index else [], dtype=object)
+        self.codes_ = np.asarray((codes if codes is not None else [""] * len(titles)) if keep_index else [],
+                                 dtype=object)
         self.occupations_ = dict(occupations or {})
-        self.index_ = X
+        self.index_ = X if keep_index else None
+        self.feature_names_ = self.vectoriser_.get_feature_names_out()
         return self
+
+    def centred_logits(self, titles) -> np.ndarray:
+        """Each title's logits over ``classes_`` minus their mean (softmax of a row is its mix)."""
+        X = self.vectoriser_.transform([str(t) for t in titles])
+        logits = np.asarray(X @ self.head_.coef_.T, dtype=float) + self.head_.intercept_
+        return logits - logits.mean(axis=1, keepdims=True)
 
     def predict_proba(self, titles) -> np.ndarray:
         """The mix of each title over ``classes_`` (rows sum to 1)."""
-        X = self.vectoriser_.transform([str(t) for t in titles])
-        return softmax(np.asarray(X @ self.head_.coef_.T, dtype=float) + self.head_.intercept_, axis=1)
+        return softmax(self.centred_logits(titles), axis=1)
 
     def automation_score(self, titles) -> np.ndarray:
-        """The automation estimate (0-1) of each title."""
+        """The automation estimate (0-1) of each title (a model fitted without automation targets
+        has none to give)."""
+        if self.automation_head_ is None:
+            raise ValueError("this title model was fitted without automation targets")
         X = self.vectoriser_.transform([str(t) for t in titles])
         return np.clip(self.automation_head_.predict(X), 0.0, 1.0)
 
@@ -145,19 +161,28 @@ class TitleModel(BaseEstimator):
 
     def explain(self, title: str, label: str, top_terms: int = 6) -> list[Term]:
         """The title's words that pushed ``label``, with their exact logit contributions (centred)."""
+        direction = np.eye(len(LABELS))[LABELS.index(label)]
+        weights = {word: float(w[0]) for word, w in self.word_contributions(title, [direction]).items()}
+        ranked = sorted(weights.items(), key=lambda kv: -abs(kv[1]))[:top_terms]
+        return [Term(term, round(w, 4), from_title=True) for term, w in ranked]
+
+    def word_contributions(self, title: str, directions) -> dict[str, np.ndarray]:
+        """Each word of ``title`` and its exact part of ``direction @ centred_logits(title)`` for each
+        direction (a weight per label), intercepts left out.
+
+        Character n-grams count for the word they fall in; a word feature for the word it stems from.
+        """
+        directions = np.atleast_2d(np.asarray(directions, dtype=float))
         x = self.vectoriser_.transform([str(title)])
         coef = self.head_.coef_
-        centred = coef[LABELS.index(label)] - coef.mean(axis=0)
-        names = self.vectoriser_.get_feature_names_out()
-        weights: dict[str, float] = {}
+        per_feature = directions @ (coef - coef.mean(axis=0))  # (directions, features)
         words = re.findall(r"[\w'&/+#-]+", normalise(title))
+        weights: dict[str, np.ndarray] = {}
         for j, value in zip(x.indices, x.data):
-            block, term = names[j].split("__", 1)
-            contribution = float(value * centred[j])
+            block, term = self.feature_names_[j].split("__", 1)
             if block == "word":
                 shown = next((w for w in words if title_words(w) == [term]), term)
-            else:  # a character n-gram counts for every word it falls in
+            else:
                 shown = next((w for w in words if term.strip() in f" {w} "), term.strip())
-            weights[shown] = weights.get(shown, 0.0) + contribution
-        ranked = sorted(weights.items(), key=lambda kv: -abs(kv[1]))[:top_terms]
-        return [Term(term, round(w, 4)) for term, w in ranked]
+            weights[shown] = weights.get(shown, 0.0) + value * per_feature[:, j]
+        return weights

@@ -15,12 +15,13 @@ from classifier.posting_training import attach_job_reading, load_posting_data
 from classifier.registry import Registry
 from datasets import feedback_store
 from datasets.loaders import fingerprint, load_labeled_file, load_occupations, load_training_frame
+from datasets.titles import training_titles
 from datasets.schema import LABELS, SchemaError
 
 DEFAULT_PARAMS = {"features": "word+char+lead", "lead_weight": 1.2, "C": 3.0,
                   "automation_C": 3.0, "automation_ridge_alpha": 1.5, "automation_ridge_share": 0.3,
                   "outsourceable_weight": 0.1, "calibration_folds": 3, "low_confidence_weight": 0.5,
-                  "random_state": 0}
+                  "title_weight": 1.0, "title_C": 4.0, "title_dropout": 0.5, "title_folds": 3, "random_state": 0}
 
 
 def build_model(**overrides) -> TaskModel:
@@ -50,8 +51,18 @@ def check_trainable(frame: pd.DataFrame) -> None:
 
 
 def fit_frame(frame: pd.DataFrame, params: dict | None = None) -> TaskModel:
+    """A model fitted on ``frame``, each row read with its training title."""
     return build_model(**(params or {})).fit(frame["text"], frame["label"], frame["automation"],
-                                             frame["group"], frame["confidence"])
+                                             frame["group"], frame["confidence"], titles=training_titles(frame))
+
+
+def cross_validate_titled(make_model, frame: pd.DataFrame, folds: int, progress=None) -> dict:
+    """Grouped CV figures read without titles (``cv``) and with each row's title (``cv_with_title``)."""
+    occupations = load_occupations()
+    plain, titled = cross_validate(make_model, frame, folds=folds, fit_titles=training_titles(frame), titled=True,
+                                   progress=progress)
+    return {"cv": evaluate_predictions(frame, plain, frame["exposure"], occupations),
+            "cv_with_title": evaluate_predictions(frame, titled, frame["exposure"], occupations, slices=False)}
 
 
 def measure(model: TaskModel, frame: pd.DataFrame, occupations=None, slices: bool = True) -> dict:
@@ -100,10 +111,8 @@ def train(extra_files=(), registry: Registry | None = None, cv: int = 0, params:
     metrics = {}
     if cv and cv >= 2:
         _say(progress, f"grouped {cv}-fold cross-validation")
-        oof = cross_validate(lambda: build_model(**params), train_part.reset_index(drop=True), folds=cv,
-                             progress=lambda k, n: _say(progress, f"  fold {k}/{n} done"))
-        metrics["cv"] = evaluate_predictions(train_part.reset_index(drop=True), oof,
-                                             train_part["exposure"].reset_index(drop=True), occupations)
+        metrics.update(cross_validate_titled(lambda: build_model(**params), train_part.reset_index(drop=True), cv,
+                                             progress=lambda k, n: _say(progress, f"  fold {k}/{n} done")))
     _say(progress, f"fitting on {len(train_part)} rows ({int(train_part['label'].isin(LABELS).sum())} labeled)")
     model = fit_frame(train_part, params)
     if postings is not None:
@@ -147,9 +156,7 @@ def evaluate(data=None, model=None, cv: int = 0, progress=None, include_shipped:
         frame = (load_training_frame(data) if include_shipped
                  else pd.concat([load_labeled_file(p) for p in data], ignore_index=True))
         check_trainable(frame)
-        oof = cross_validate(build_model, frame, folds=cv,
-                             progress=lambda k, n: _say(progress, f"fold {k}/{n} done"))
-        return {"cv": evaluate_predictions(frame, oof, frame["exposure"], occupations)}
+        return cross_validate_titled(build_model, frame, cv, progress=lambda k, n: _say(progress, f"fold {k}/{n} done"))
     if model is None:
         raise ValueError("evaluate needs a fitted model or cv >= 2")
     if data:

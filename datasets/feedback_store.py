@@ -352,6 +352,7 @@ def feedback_frame(rows: pd.DataFrame, source: str = "feedback") -> pd.DataFrame
         "task_id": "",
         "confidence": "high",
         "exposure": None,
+        "title": "",
     })
     return out[FRAME_COLUMNS]
 

@@ -24,8 +24,9 @@ JOBS_DIR = DATASETS_DIR / "jobs"
 CACHE_DIR = Path(os.environ.get("OUTSORT_CACHE", Path.home() / ".cache" / "outsort"))
 
 # Columns of the frame every loader returns, so sources concatenate without surprises.
+# ``title`` is the job title the text belongs to ("" where none is known).
 FRAME_COLUMNS = ["text", "label", "automation", "style", "domain", "group", "source", "occupation",
-                 "task_id", "confidence", "exposure"]
+                 "task_id", "confidence", "exposure", "title"]
 LEVEL_TO_SCORE = {0: 0.0, 1: 0.25, 2: 0.5, 3: 0.75, 4: 1.0}
 
 
@@ -108,6 +109,7 @@ def load_labeled_file(path: Path, strict: bool = False, source: str | None = Non
         "task_id": "",
         "confidence": "high",
         "exposure": None,
+        "title": frame["title"].fillna("").str.strip() if "title" in frame else "",
     })
     return out[FRAME_COLUMNS]
 
@@ -165,6 +167,7 @@ def onet_frame(tasks: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
         "task_id": merged["task_id"],
         "confidence": merged["confidence"].fillna(""),
         "exposure": merged["human_exposure"] if "human_exposure" in merged else None,
+        "title": merged["occupation"].str.strip() if "occupation" in merged else "",
     })
     return out[FRAME_COLUMNS]
 
@@ -198,7 +201,7 @@ def load_posting_duties(postings: pd.DataFrame | None = None) -> pd.DataFrame:
     duties = parts[parts["kind"].eq("duty") & parts["reader"].eq("a")]
     if postings is None or duties.empty:
         return pd.DataFrame(columns=FRAME_COLUMNS)
-    duties = duties.merge(postings[["posting_id", "source", "description"]], on="posting_id", how="inner")
+    duties = duties.merge(postings[["posting_id", "source", "title", "description"]], on="posting_id", how="inner")
     text = [d[s:e].strip() for d, s, e in zip(duties["description"], duties["start"], duties["end"])]
     return pd.DataFrame({
         "text": text, "label": duties["label"].to_numpy(),
@@ -206,7 +209,7 @@ def load_posting_duties(postings: pd.DataFrame | None = None) -> pd.DataFrame:
         "domain": "general", "group": ("posting:" + duties["posting_id"]).to_numpy(),
         "source": ("postings/" + duties["source"]).to_numpy(), "occupation": "", "task_id": "",
         # One reader per part: like an O*NET label only one reader gave, it counts half.
-        "confidence": "low", "exposure": None,
+        "confidence": "low", "exposure": None, "title": duties["title"].fillna("").str.strip().to_numpy(),
     })[FRAME_COLUMNS]
 
 

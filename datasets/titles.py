@@ -1,6 +1,7 @@
 """O*NET job titles and each occupation's mix of labels: what a job title alone tells."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from datasets.loaders import load_onet_labels, onet_tasks_path, read_onet_tasks
@@ -50,3 +51,25 @@ def occupation_mixes() -> pd.DataFrame | None:
     automation = pd.to_numeric(tasks["automation_score"], errors="coerce").groupby(tasks["onet_soc_code"]).mean()
     mixes["automation"] = automation.reindex(mixes.index)
     return mixes.rename_axis("code").reset_index()
+
+
+def training_titles(frame: pd.DataFrame, alternate_share: float = 0.5, random_state: int = 0) -> pd.Series:
+    """The title each training row is read with: O*NET tasks get one of their occupation's
+    alternate or reported titles for ``alternate_share`` of rows (the titles users send are rarely
+    O*NET's own), the occupation title otherwise; other rows keep their ``title``.
+
+    The draw is seeded, so the same frame always gets the same titles.
+    """
+    titles = frame["title"].fillna("").astype(str).copy()
+    table = load_onet_titles()
+    onet = frame["source"].eq("onet").to_numpy()
+    if table is None or not onet.any():
+        return titles
+    by_code = table.groupby("code")["title"].apply(list).to_dict()
+    rng = np.random.default_rng(random_state)
+    draw, pick = rng.random(len(frame)), rng.random(len(frame))
+    for i in np.flatnonzero(onet & (draw < alternate_share)):
+        choices = by_code.get(frame["occupation"].iat[i])
+        if choices:
+            titles.iat[i] = choices[int(pick[i] * len(choices))]
+    return titles

@@ -52,6 +52,9 @@ def _feedback_database(given: str | None) -> str | None:
 def cmd_predict(args) -> int:
     if args.engine == "dask" and args.titles:
         raise CommandError("--titles is scored in one process: leave out --engine dask")
+    if args.title_column and (args.jobs or args.titles):
+        raise CommandError("--title-column is for task rows: --jobs reads the title column itself, "
+                           "--titles scores the titles alone")
     if args.engine == "dask":
         return _predict_dask(args)
     if args.scheduler:
@@ -63,7 +66,7 @@ def cmd_predict(args) -> int:
     if args.jobs and args.titles:
         raise CommandError("--jobs and --titles exclude each other")
     rows = predict_file(model, args.input, args.output, text_column=args.text_column, jobs=args.jobs,
-                        titles=args.titles,
+                        titles=args.titles, title_column=args.title_column,
                         input_format=args.input_format, output_format=args.output_format,
                         chunk_rows=args.chunk_rows, on_chunk=progress.update if progress else None)
     if progress:
@@ -80,7 +83,8 @@ def _predict_dask(args) -> int:
         raise CommandError("--engine dask needs Dask: pip install 'outsort[scale]'") from None
     started = time.perf_counter()
     rows = predict_dask(args.model, args.input, args.output, text_column=args.text_column,
-                        scheduler=args.scheduler, jobs=args.jobs, registry=_registry(args))
+                        scheduler=args.scheduler, jobs=args.jobs, registry=_registry(args),
+                        title_column=args.title_column)
     seconds = time.perf_counter() - started
     print(f"scored {rows} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s) "
           f"into {args.output}/", file=sys.stderr)
@@ -275,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="input file, or - for stdin")
     p.add_argument("--output", required=True, help="output file, or - for stdout")
     p.add_argument("--text-column", default="text")
+    p.add_argument("--title-column", default=None,
+                   help="column of job titles: each text is read in the light of its role (empty cells: no title)")
     p.add_argument("--model", default=None, help="version name or version folder (default: current)")
     p.add_argument("--jobs", action="store_true", help="rows are whole job descriptions (title, description)")
     p.add_argument("--titles", action="store_true",

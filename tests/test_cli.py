@@ -103,7 +103,26 @@ def test_predict_jobs(registry, tmp_path):
     assert sum(shares) == pytest.approx(1.0)
 
 
+def test_predict_reads_each_task_with_its_title_column(registry, model, tmp_path):
+    src = tmp_path / "titled.csv"
+    task = "Prepare reports summarizing findings"
+    src.write_text(f"id,task,role\n1,{task},Financial Analyst\n2,{task},Data Entry Keyer\n3,{task},\n")
+    out = tmp_path / "titled_out.csv"
+    assert main(["--registry", str(registry.root), "predict", "--input", str(src), "--output", str(out),
+                 "--text-column", "task", "--title-column", "role"]) == 0
+    rows = read_csv(out)
+    assert [r["role"] for r in rows] == ["Financial Analyst", "Data Entry Keyer", ""]
+    assert [r["category"] for r in rows[:2]] == ["kpo", "bpo_back_office"]
+    assert float(rows[2]["confidence"]) == pytest.approx(model.predict([task])[0].confidence, abs=1e-4)
+
+
 @pytest.mark.parametrize("setup, args, message", [
+    (lambda p: (p / "t.csv").write_text("text\nfile the forms\n"),
+     ["predict", "--input", "{dir}/t.csv", "--output", "{dir}/o.csv", "--title-column", "role"],
+     "no column 'role' in the input for --title-column"),
+    (lambda p: (p / "t.csv").write_text("title,description\nClerk,file the forms\n"),
+     ["predict", "--jobs", "--input", "{dir}/t.csv", "--output", "{dir}/o.csv", "--title-column", "title"],
+     "--title-column is for task rows"),
     (lambda p: None, ["predict", "--input", "{dir}/absent.csv", "--output", "{dir}/o.csv"], "file not found"),
     (lambda p: (p / "bin.csv").write_bytes(b"\x00\x01\x02PK\x03\x04"), ["predict", "--input", "{dir}/bin.csv",
                                                                        "--output", "{dir}/o.csv"], "not"),

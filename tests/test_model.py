@@ -52,7 +52,7 @@ def test_batch_and_single_predictions_agree(model):
 def test_category_explanation_is_exact(model, text):
     """Term weights add up to the chosen label's centred logit without the intercept."""
     prediction = model.predict([text], explain=True, top_terms=10_000)[0]
-    X = model.vectoriser_.transform([text])
+    X = model.transform([text])
     label = LABELS.index(prediction.category)
     logits = X @ model.category_head_.coef_.T / model.temperature_
     order = [list(model.category_head_.classes_).index(i) for i in range(len(LABELS))]
@@ -72,7 +72,7 @@ def test_explanation_names_words_the_user_wrote(model):
 def test_automation_weights_are_gradient_times_input(model, text):
     """Each term's automation weight is how far the score moves per unit of that feature, times
     the feature's value: checked against a finite difference of the real score."""
-    X = model.vectoriser_.transform([text]).tocsr().astype(np.float64)  # float32 is too coarse to difference
+    X = model.transform([text]).tocsr().astype(np.float64)  # float32 is too coarse to difference
     sensitivity = model._automation_sensitivity(X)
     score = model._automation_score(X, 1.0 - _not_out(model, X))[0][0]
     eps = 1e-5
