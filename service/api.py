@@ -10,13 +10,13 @@ from service import feedback
 from service.errors import ApiError
 from service.models import ModelRefused, ServedModel
 from service.openapi import JSON, TEXT_PLAIN, request_schema
-from service.schemas import Limits, String
+from service.schemas import MAX_TITLE_CHARS, Limits, String
 from service.security import api_key_required, key_or_csrf_required
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
 TRAINED_ON_KEYS = ("data_fingerprint", "fingerprint", "rows", "row_counts", "datasets", "sources", "data")
-_TITLE = String(max_length=500)
+_TITLE = String(max_length=MAX_TITLE_CHARS)
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -78,12 +78,22 @@ def count_predictions(predictions) -> None:
 def classify():
     """Classify one text or a batch of texts."""
     body = request_schema(limits(), "classify").validate(json_body())
-    texts = [body["text"]] if "text" in body else body["texts"]
+    items = [body["text"]] if "text" in body else body["texts"]
+    texts, titles = _texts_and_titles(items, body.get("title"))
     served = require_model()
-    predictions = served.model.predict(texts, explain=body.get("explain", True))
+    predictions = served.model.predict(texts, explain=body.get("explain", True), titles=titles)
     count_predictions(predictions)
     return {"model_version": served.version,
             "predictions": [{"id": f"{g.request_id}-{i}", **p.to_dict()} for i, p in enumerate(predictions)]}
+
+
+def _texts_and_titles(items: list, common_title: str | None) -> tuple[list[str], list[str] | str | None]:
+    """The texts, and the title each is read with: its own where it has one, else the common one."""
+    if all(isinstance(item, str) for item in items):
+        return items, common_title
+    texts = [item if isinstance(item, str) else item["text"] for item in items]
+    titles = [item["title"] if isinstance(item, dict) and "title" in item else (common_title or "") for item in items]
+    return texts, titles
 
 
 @bp.post("/jobs")

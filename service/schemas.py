@@ -296,7 +296,29 @@ class Nullable(Schema):
         return {"anyOf": [self.inner.to_json_schema(components), {"type": "null"}]}
 
 
+class StringOrObject(Schema):
+    """A string, or an object that spells it out with more fields (a text, or a text with its title)."""
+
+    def __init__(self, string: String, obj: Object, **kwargs):
+        super().__init__(**kwargs)
+        self.string, self.obj = string, obj
+
+    def validate(self, value, path: str = ""):
+        if isinstance(value, str):
+            return self.string.validate(value, path)
+        if isinstance(value, dict):
+            return self.obj.validate(value, path)
+        raise ValidationError("wrong_type", f"{_name(path)} must be a string or an object, "
+                                            f"not {_json_type_of(value)}", path)
+
+    def _schema(self, components):
+        return {"oneOf": [self.string.to_json_schema(components), self.obj.to_json_schema(components)]}
+
+
 # ---------------------------------------------------------------------------- limits
+MAX_TITLE_CHARS = 500  # a job title, wherever one is sent
+
+
 @dataclass(frozen=True)
 class Limits:
     """Request limits from the app config (``OUTSORT_MAX_*``)."""
@@ -314,17 +336,25 @@ class Limits:
 def classify_request(limits: Limits) -> Object:
     """Body of ``POST /v1/classify``."""
     text = String(max_length=limits.max_text_chars, non_blank=True, description="One work description.")
+    title = String(max_length=MAX_TITLE_CHARS, description="The job title the work belongs to: the text is read in "
+                                                           "the light of that role (\"\" for none).")
+    titled_text = Object({"text": text, "title": title}, required=("text",), name="TitledText",
+                         description="A work description with its own job title.")
     return Object({
         "text": text,
-        "texts": Array(text, min_items=1, max_items=limits.max_texts, description="Several work descriptions."),
+        "texts": Array(StringOrObject(text, titled_text), min_items=1, max_items=limits.max_texts,
+                       description="Several work descriptions: each a string, or an object with its own title."),
+        "title": String(max_length=MAX_TITLE_CHARS,
+                        description="Job title of all the texts (optional); a text's own title comes first."),
         "explain": Boolean(description="Include the terms behind each score (default true)."),
     }, one_of=("text", "texts"), name="ClassifyRequest",
-        example={"texts": ["Reconcile vendor statements against the ledger", "Answer customer calls"]})
+        example={"texts": ["Reconcile vendor statements against the ledger",
+                           {"text": "Provide information to employees on payroll matters", "title": "Payroll Clerk"}]})
 
 
 def job_schema(limits: Limits) -> Object:
     return Object({
-        "title": String(max_length=500, description="Job title (optional)."),
+        "title": String(max_length=MAX_TITLE_CHARS, description="Job title (optional)."),
         "description": String(max_length=limits.max_job_chars, non_blank=True,
                                description="The job description as written; bullets and headings are fine."),
     }, required=("description",), name="Job")
@@ -344,12 +374,13 @@ def jobs_request(limits: Limits) -> Object:
 
 
 def _title_term() -> Object:
-    return Object({"term": String(), "weight": Number()}, required=("term", "weight"), name="TitleTerm")
+    return Object({"term": String(), "weight": Number(), "from_title": Boolean()},
+                  required=("term", "weight", "from_title"), name="TitleTerm")
 
 
 def titles_request(limits: Limits) -> Object:
     """Body of ``POST /v1/titles``."""
-    title = String(max_length=500, non_blank=True, description="One job title.")
+    title = String(max_length=MAX_TITLE_CHARS, non_blank=True, description="One job title.")
     return Object({
         "title": title,
         "titles": Array(title, min_items=1, max_items=limits.max_texts, description="Several job titles."),
@@ -397,7 +428,9 @@ def feedback_request(limits: Limits) -> Object:
 
 # ---------------------------------------------------------------------------- responses
 def _term() -> Object:
-    return Object({"term": String(), "weight": Number()}, required=("term", "weight"), name="Term")
+    return Object({"term": String(), "weight": Number(),
+                   "from_title": Boolean(description="The word is the job title's, not the text's.")},
+                  required=("term", "weight", "from_title"), name="Term")
 
 
 def _explanation() -> Object:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -226,6 +227,39 @@ def test_job_description_shows_the_mix_above_the_tasks(page):
     save_screenshot(page)
 
 
+BORDERLINE_TASK = "Prepare reports summarizing findings"
+
+
+@pytest.mark.parametrize("title, label", [("Financial Analyst", "kpo"), ("Data Entry Keyer", "bpo_back_office")])
+def test_a_job_title_reads_the_tasks_in_the_light_of_the_role(page, title, label):
+    page.find_element(By.ID, "input-title").send_keys(title)
+    paste(page, BORDERLINE_TASK)
+    page.find_element(By.ID, "analyse").click()
+    wait_for(page, lambda d: len(result_rows(d)) == 1, message="one result row")
+    row = result_rows(page)[0]
+    assert row.get_attribute("data-category") == label
+    drivers = row.find_element(By.CSS_SELECTOR, ".drivers").text
+    assert any(f"{word} (title)" in drivers for word in title.lower().split()), drivers
+    marked = {m.text.lower() for m in row.find_elements(By.CSS_SELECTOR, "mark.drive")}
+    assert marked and not marked & set(title.lower().split()), "only the task's own words are marked in it"
+    page.find_element(By.ID, "clear").click()
+    assert page.find_element(By.ID, "input-title").get_attribute("value") == ""
+
+
+def test_classify_over_http_reads_each_text_with_its_own_title(server):
+    url, _ = server
+    connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=30)
+    body = {"texts": [{"text": BORDERLINE_TASK, "title": "Financial Analyst"},
+                      {"text": BORDERLINE_TASK, "title": "Data Entry Keyer"}, BORDERLINE_TASK]}
+    connection.request("POST", "/v1/classify", body=json.dumps(body), headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    assert response.status == 200
+    predictions = json.loads(response.read())["predictions"]
+    assert [p["category"] for p in predictions[:2]] == ["kpo", "bpo_back_office"]
+    assert not any(t["from_title"] for t in predictions[2]["explanation"]["category"])
+    assert {t["term"] for t in predictions[0]["explanation"]["category"] if t["from_title"]} <= {"financial", "analyst"}
+
+
 def save_screenshot(driver) -> None:
     """The whole analysed page, at laptop width, for docs/page.png."""
     target = Path(os.environ.get("OUTSORT_SCREENSHOT") or Path(driver.capabilities["chrome"]["userDataDir"]) / "page.png")
@@ -359,7 +393,7 @@ def test_keyboard_reaches_every_control_with_a_visible_focus(page):
     page.find_element(By.TAG_NAME, "h1").click()  # the document, not the browser window, has the keyboard
     keys = ActionChains(page)
     seen = []
-    for _ in range(12):
+    for _ in range(13):
         keys.send_keys(Keys.TAB).perform()  # to the page, not to an element: a file input would take it as a path
         active = page.switch_to.active_element
         if active.tag_name == "body":  # past the last control
@@ -369,4 +403,4 @@ def test_keyboard_reaches_every_control_with_a_visible_focus(page):
         outline = page.execute_script("return getComputedStyle(arguments[0]).outlineStyle", active)
         assert outline != "none", f"no focus outline on {seen[-1]}"
     # The column chooser and "Classify file" stay disabled, so skipped, until a file is chosen.
-    assert seen == ["auto", "input-text", "analyse", "clear", "csv-file", "docs", "openapi.json"]
+    assert seen == ["auto", "input-title", "input-text", "analyse", "clear", "csv-file", "docs", "openapi.json"]

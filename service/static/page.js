@@ -88,14 +88,15 @@
 
   /* Classify ``texts`` in batches, one request after another, reporting progress. A refused
      item (``texts[i]``) is named by ``describe(index)`` so the user can find it. */
-  async function classifyTexts(texts, describe, noun) {
+  async function classifyTexts(texts, describe, noun, title) {
     const predictions = [];
     showProgress(0, texts.length, noun);
     for (let start = 0; start < texts.length; start += config.batchSize) {
       const batch = texts.slice(start, start + config.batchSize);
       let data;
       try {
-        data = await postJson("/v1/classify", {texts: batch, explain: true});
+        data = await postJson("/v1/classify", title ? {texts: batch, title: title, explain: true}
+                                                    : {texts: batch, explain: true});
       } catch (err) {
         const match = err.field && /^texts\[(\d+)\]/.exec(err.field);
         if (match) {
@@ -121,6 +122,10 @@
     const lines = text.split(/\r?\n/).filter((line) => line.trim());
     const sentences = (text.match(/[.!?](\s|$)/g) || []).length;
     return lines.length <= 3 && sentences >= 3 ? "job" : "tasks";
+  }
+
+  function jobTitle() {
+    return $("input-title").value.trim();
   }
 
   function chosenMode() {
@@ -201,7 +206,8 @@
   }
 
   async function analyseTasks(items) {
-    const predictions = await classifyTexts(items.map((item) => item.text), (i) => "line " + items[i].line, "lines");
+    const predictions = await classifyTexts(items.map((item) => item.text), (i) => "line " + items[i].line, "lines",
+                                            jobTitle());
     hideJob();
     showResults({
       rows: items.map((item, i) => ({text: item.text, line: item.line, prediction: predictions[i],
@@ -212,7 +218,9 @@
   }
 
   async function analyseJob(text) {
-    const data = await postJson("/v1/jobs", {description: text, explain: true});
+    const title = jobTitle();
+    const data = await postJson("/v1/jobs", title ? {title: title, description: text, explain: true}
+                                                  : {description: text, explain: true});
     const job = data.jobs[0];
     showJob(job);
     showResults({
@@ -497,11 +505,17 @@
 
   /* The text with the words that pushed the category marked; matching ignores case and needs
      word boundaries, since the model's terms are normalised words of the text. */
-  function highlighted(text, terms) {
+  function highlighted(text, allTerms) {
     const cell = element("td", "text");
     cell.dataset.label = "Text";
+    const fromTitle = allTerms.filter((term) => term.from_title);
+    const terms = allTerms.filter((term) => !term.from_title);
+    const drivers = allTerms.map((t) => t.from_title ? t.term + " (title)" : t.term).join(", ");
     if (!terms.length) {
       cell.append(text);
+      if (fromTitle.length) {
+        cell.append(element("span", "drivers", "Driven by: " + drivers));
+      }
       return cell;
     }
     const strongest = terms[0].weight;
@@ -519,7 +533,7 @@
       last = match.index + match[0].length;
     }
     cell.append(text.slice(last));
-    cell.append(element("span", "drivers", "Driven by: " + terms.map((t) => t.term).join(", ")));
+    cell.append(element("span", "drivers", "Driven by: " + drivers));
     return cell;
   }
 
@@ -713,6 +727,7 @@
   document.querySelectorAll('input[name="mode"]').forEach((radio) => radio.addEventListener("change", updateStats));
   $("clear").addEventListener("click", () => {
     $("input-text").value = "";
+    $("input-title").value = "";
     updateStats();
     clearMessages();
     $("input-text").focus();

@@ -45,6 +45,25 @@ def test_classify_can_leave_out_explanations(client):
     assert "explanation" not in data["predictions"][0]
 
 
+@pytest.mark.parametrize("body", [
+    {"texts": ["Provide information to employees on payroll matters", "Answer inbound customer calls"],
+     "title": "Payroll Clerk"},
+    {"texts": ["Provide information to employees on payroll matters", "Answer inbound customer calls"], "title": ""},
+    {"texts": [{"text": "Provide information to employees on payroll matters", "title": "Payroll Clerk"},
+               "Answer inbound customer calls"]},
+    {"texts": [{"text": "Provide information to employees on payroll matters"}, {"text": "Answer inbound calls"}],
+     "title": "Payroll Clerk"},
+])
+def test_classify_takes_a_title_for_all_texts_or_one_per_text(client, body):
+    response = client.post("/v1/classify", json=body)
+    assert response.status_code == 200, response.json
+    predictions = response.json["predictions"]
+    assert len(predictions) == 2
+    for prediction in predictions:
+        assert prediction["category"] in CATEGORIES
+        assert all(isinstance(t["from_title"], bool) for t in prediction["explanation"]["category"])
+
+
 def test_classify_sorts_obvious_texts(client):
     texts = ["Reconcile vendor statements and post journal entries", "Answer inbound customer calls"]
     data = client.post("/v1/classify", json={"texts": texts}).json
@@ -115,6 +134,13 @@ TOO_LONG = {"text": "x" * 10_001}
     ("/v1/classify", {"json": {"texts": "one text"}}, 422, "wrong_type", "texts"),
     ("/v1/classify", {"json": {"texts": [["nested"]]}}, 422, "wrong_type", "texts[0]"),
     ("/v1/classify", {"json": {"text": "a", "explain": "yes"}}, 422, "wrong_type", "explain"),
+    ("/v1/classify", {"json": {"text": "a", "title": 5}}, 422, "wrong_type", "title"),
+    ("/v1/classify", {"json": {"text": "a", "title": "t" * 501}}, 422, "too_long", "title"),
+    ("/v1/classify", {"json": {"texts": ["a", {"text": "b", "title": 3}]}}, 422, "wrong_type", "texts[1].title"),
+    ("/v1/classify", {"json": {"texts": [{"title": "Clerk"}]}}, 422, "missing_field", "texts[0].text"),
+    ("/v1/classify", {"json": {"texts": [{"text": ""}]}}, 422, "empty_value", "texts[0].text"),
+    ("/v1/classify", {"json": {"texts": [{"text": "a", "role": "Clerk"}]}}, 422, "unknown_field", "texts[0].role"),
+    ("/v1/classify", {"json": {"texts": [7]}}, 422, "wrong_type", "texts[0]"),
     ("/v1/classify", {"json": ["a list"]}, 422, "wrong_type", None),
     ("/v1/classify", {"json": "just a string"}, 422, "wrong_type", None),
     ("/v1/jobs", {"json": {"title": "no description"}}, 422, "missing_field", "description"),
