@@ -65,11 +65,22 @@ def cross_validate_titled(make_model, frame: pd.DataFrame, folds: int, progress=
             "cv_with_title": evaluate_predictions(frame, titled, frame["exposure"], occupations, slices=False)}
 
 
-def measure(model: TaskModel, frame: pd.DataFrame, occupations=None, slices: bool = True) -> dict:
-    """Evaluate a fitted model on the rows of ``frame``."""
-    cols = model.predict_columns(frame["text"].tolist())
+def measure(model: TaskModel, frame: pd.DataFrame, occupations=None, slices: bool = True,
+            with_titles: bool = False) -> dict:
+    """Evaluate a fitted model on the rows of ``frame``, each read with its ``title`` when
+    ``with_titles``."""
+    titles = frame["title"].tolist() if with_titles and "title" in frame else None
+    cols = model.predict_columns(frame["text"].tolist(), titles)
     return evaluate_predictions(frame.reset_index(drop=True), cols, frame["exposure"].reset_index(drop=True),
                                 occupations, slices=slices)
+
+
+def measure_frozen(model: TaskModel, frame: pd.DataFrame, occupations=None, slices: bool = True) -> dict:
+    """The frozen test split of ``frame`` read without titles and with each row's own title (an
+    O*NET task with its occupation's, a posting's duty with the posting's)."""
+    test = frame[frozen_test_mask(frame["group"])]
+    return {"frozen_test": measure(model, test, occupations, slices=slices),
+            "frozen_test_with_title": measure(model, test, occupations, slices=False, with_titles=True)}
 
 
 def train(extra_files=(), registry: Registry | None = None, cv: int = 0, params: dict | None = None,
@@ -119,7 +130,7 @@ def train(extra_files=(), registry: Registry | None = None, cv: int = 0, params:
         _say(progress, f"fitting the duty finder, title model and job head ({len(postings.postings)} labeled postings)")
         attach_job_reading(model, postings)
     _say(progress, f"measuring on the frozen test split ({len(test_part)} rows)")
-    metrics["frozen_test"] = measure(model, test_part, occupations, slices=False)
+    metrics.update(measure_frozen(model, frame, occupations, slices=False))
     manifest = {
         "labels": list(LABELS), "params": params,
         "data": {"fingerprint": fingerprint(frame), "rows": row_counts(frame),
@@ -162,8 +173,7 @@ def evaluate(data=None, model=None, cv: int = 0, progress=None, include_shipped:
     if data:
         frame = pd.concat([load_labeled_file(p) for p in data], ignore_index=True)
         return {"data": measure(model, frame, occupations)}
-    frame = load_training_frame()
-    return {"frozen_test": measure(model, frame[frozen_test_mask(frame["group"])], occupations)}
+    return measure_frozen(model, load_training_frame(), occupations)
 
 
 def evaluate_jobs(by: str = "both", progress=None) -> dict:

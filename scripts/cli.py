@@ -188,6 +188,11 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+# O*NET tasks in grouped CV, without and with their occupation's title: macro-F1, outsourceable
+# AUROC, occupation-level automation Spearman against the human raters.
+TASK_TARGETS = {"cv": (0.83, 0.95, 0.90), "cv_with_title": (0.88, 0.97, 0.90)}
+
+
 def _print_metrics(metrics: dict) -> None:
     """The figures of each evaluation in ``metrics`` as tables on stderr: headline figures per
     source, then the slices by style, domain and label confidence."""
@@ -209,6 +214,9 @@ def _print_metrics(metrics: dict) -> None:
                          per_class.get("bpo_back_office"), per_class.get("kpo"), cat.get("outsourceable_auroc"),
                          cat.get("ece"), cat.get("accuracy_at_coverage", {}).get("80%"), auto.get("spearman"),
                          auto.get("qwk"), auto.get("human_exposure_auroc"), auto.get("occupation_spearman_human_beta")))
+    for split, (f1, auroc, occ) in TASK_TARGETS.items():
+        if split in metrics:
+            rows.append((f"target {split}", "onet", None, f1, None, None, None, auroc, None, None, None, None, None, occ))
     _print_table(("split", "source", "n", "macro_f1", "f1_front", "f1_back", "f1_kpo", "out_auroc", "ece",
                   "acc@80%cov", "auto_rho", "auto_qwk", "expo_auroc", "occ_rho"), rows)
     if slice_rows:
@@ -246,7 +254,8 @@ def _print_posting_metrics(report: dict) -> None:
 
 
 def _print_table(header: tuple, rows: list, first_width: int = 11) -> None:
-    widths = [11, first_width] + [11] * (len(header) - 2)
+    split_width = max([11, *(len(str(row[0])) for row in rows)])
+    widths = [split_width, first_width] + [11] * (len(header) - 2)
     print("  ".join(f"{h:>{w}}" for h, w in zip(header, widths)), file=sys.stderr)
     for row in rows:
         print("  ".join(_cell(v, w) for v, w in zip(row, widths)), file=sys.stderr)
