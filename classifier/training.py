@@ -15,8 +15,8 @@ from classifier.posting_training import attach_job_reading, load_posting_data
 from classifier.registry import Registry
 from datasets import feedback_store
 from datasets.loaders import fingerprint, load_labeled_file, load_occupations, load_training_frame
-from datasets.titles import training_titles
 from datasets.schema import LABELS, SchemaError
+from datasets.titles import training_titles
 
 DEFAULT_PARAMS = {"features": "word+char+lead", "lead_weight": 1.2, "C": 3.0,
                   "automation_C": 3.0, "automation_ridge_alpha": 1.5, "automation_ridge_share": 0.3,
