@@ -246,6 +246,20 @@ def test_a_job_title_reads_the_tasks_in_the_light_of_the_role(page, title, label
     assert page.find_element(By.ID, "input-title").get_attribute("value") == ""
 
 
+def test_a_job_title_alone_shows_its_mix_and_nearest_occupations(page):
+    page.find_element(By.ID, "input-title").send_keys("Accounts Payable Clerk")
+    page.find_element(By.ID, "analyse").click()
+    summary = wait_for(page, EC.visibility_of_element_located((By.ID, "job-summary")), message="the title's mix")
+    assert page.find_element(By.ID, "job-heading").text == "Title mix: Accounts Payable Clerk"
+    legend = {item.get_attribute("data-label"): int(item.find_element(By.TAG_NAME, "strong").text.rstrip("%"))
+              for item in summary.find_elements(By.CSS_SELECTOR, "#job-legend li")}
+    assert max(legend, key=legend.get) == "bpo_back_office"
+    line = page.find_element(By.ID, "job-tasks").text
+    assert "from the title alone" in line and "payable" in line and "Clerks" in line
+    assert not page.find_element(By.ID, "results").is_displayed()
+    assert not page.find_element(By.ID, "error").is_displayed()
+
+
 def test_classify_over_http_reads_each_text_with_its_own_title(server):
     url, _ = server
     connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=30)

@@ -155,8 +155,13 @@
   async function analysePasted() {
     clearMessages();
     const text = $("input-text").value;
+    if (!text.trim() && jobTitle()) {
+      await analyseBusy(() => analyseTitle(jobTitle()));
+      return;
+    }
     if (!text.trim()) {
-      fail("Nothing to analyse: paste tasks (one per line) or a job description into the text box.");
+      fail("Nothing to analyse: paste tasks (one per line) or a job description into the text box, " +
+           "or type a job title.");
       $("input-text").focus();
       return;
     }
@@ -167,14 +172,14 @@
       $("input-text").focus();
       return;
     }
+    await analyseBusy(() => mode === "job" ? analyseJob(text) : analyseTasks(taskLines(text)));
+  }
+
+  async function analyseBusy(work) {
     setBusy(true);
     say("Analysing…");
     try {
-      if (mode === "job") {
-        await analyseJob(text);
-      } else {
-        await analyseTasks(taskLines(text));
-      }
+      await work();
     } catch (err) {
       say("");
       fail(err.message);
@@ -232,6 +237,22 @@
     } else {
       say("Found " + job.n_tasks + " duties in the job description; " + job.left_out.length + " part(s) set aside.");
     }
+  }
+
+  /* A job title alone: its mix, on-site share and automation estimate in the job summary, with
+     the title's words that drove it and the nearest O*NET occupations as evidence. */
+  async function analyseTitle(title) {
+    const data = await postJson("/v1/titles", {title: title, explain: true});
+    const answer = data.titles[0];
+    showJob({...answer, n_tasks: 0, left_out: []});
+    $("job-heading").textContent = "Title mix: " + answer.title;
+    const words = answer.terms.map((t) => t.term).join(", ");
+    const nearest = answer.nearest_occupations.map((o) => o.occupation).filter((o, i, all) => all.indexOf(o) === i);
+    $("job-tasks").textContent = " · from the title alone" + (words ? "; driven by: " + words : "") +
+      (nearest.length ? "; nearest O*NET occupations: " + nearest.join("; ") : "");
+    $("results").hidden = true;
+    results = {rows: [], header: ["text"], sourceName: "outsort-results", skipped: []};
+    say("Read the job title alone: paste its tasks or description to read them in its light.");
   }
 
   // ---------------------------------------------------------------- CSV files
