@@ -109,7 +109,7 @@ def load_labeled_file(path: Path, strict: bool = False, source: str | None = Non
         "task_id": "",
         "confidence": "high",
         "exposure": None,
-        "title": frame["title"].fillna("").str.strip() if "title" in frame else "",
+        "title": frame["title"].fillna("").astype(str).str.strip() if "title" in frame else "",
     })
     return out[FRAME_COLUMNS]
 

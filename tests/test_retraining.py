@@ -16,6 +16,7 @@ from classifier.report import MISTAKES_SHOWN, write_report
 from classifier.review import REVIEW_COLUMNS, review_queue, uncertainty
 from classifier.training import train
 from datasets.loaders import load_corpus, load_labeled_file
+from datasets.titles import training_titles
 
 FIGURES = ("per_class", "confusion_matrix", "reliability", "coverage", "automation_levels", "slices_style",
            "slices_domain")
@@ -197,3 +198,12 @@ def test_cli_promote_refuses_then_force_then_rollback(champion_and_challenger):
     assert reg.current() == champion
     assert [json.loads(line)["action"] for line in (reg.root / "history.jsonl").read_text().splitlines()] == \
         ["train", "promote", "rollback"]
+
+
+def test_a_label_file_may_give_each_text_its_job_title(tmp_path):
+    path = tmp_path / "titled_labels.csv"
+    path.write_text("text,label,title\nprepare reports summarizing findings,kpo, Financial Analyst \n"
+                    "file the forms,bpo_back_office,\n")
+    frame = load_labeled_file(path)
+    assert frame["title"].tolist() == ["Financial Analyst", ""]
+    assert training_titles(frame).tolist() == ["Financial Analyst", ""]
