@@ -19,9 +19,11 @@ PROBABILITIES = ["confidence", "p_bpo_front_office", "p_bpo_back_office", "p_kpo
 
 @pytest.fixture(scope="module")
 def small_registry(tmp_path_factory):
-    """A small model (no calibration folds) saved in its own registry: fast to fit and to load."""
+    """A small model (no calibration folds) saved in its own registry: fast to fit and to load.
+    Each text is read with its domain as a stand-in job title, so the title columns take part."""
     frame = load_corpus().sample(1500, random_state=0)
-    model = TaskModel(calibration_folds=0).fit(frame.text, frame.label, frame.automation)
+    model = TaskModel(calibration_folds=0).fit(frame.text, frame.label, frame.automation, frame.group,
+                                               titles=frame.domain)
     registry = Registry(tmp_path_factory.mktemp("registry"))
     registry.save(model, {"note": "dask test model"})
     return registry
@@ -30,11 +32,13 @@ def small_registry(tmp_path_factory):
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """Rows made from our corpus: two task statements joined, in shuffled order, with ids."""
-    corpus = load_corpus()["text"]
+    corpus = load_corpus()
     rng = np.random.default_rng(0)
-    first, second = corpus.sample(ROWS, replace=True, random_state=1), corpus.sample(ROWS, replace=True, random_state=2)
+    first = corpus["text"].sample(ROWS, replace=True, random_state=1)
+    second = corpus["text"].sample(ROWS, replace=True, random_state=2)
     texts = [f"{a} and {b[0].lower()}{b[1:]}" if rng.random() < 0.5 else a for a, b in zip(first, second)]
-    frame = pd.DataFrame({"id": rng.permutation(ROWS) + 10_000, "text": texts, "team": "ops"})
+    roles = rng.choice([*sorted(corpus["domain"].unique()), ""], size=ROWS)
+    frame = pd.DataFrame({"id": rng.permutation(ROWS) + 10_000, "text": texts, "team": "ops", "role": roles})
     folder = tmp_path_factory.mktemp("input")
     frame.to_csv(folder / "rows.csv", index=False)
     frame.astype({"id": str}).to_parquet(folder / "rows.parquet", index=False)
@@ -80,6 +84,20 @@ def test_parquet_input_on_a_given_scheduler_matches(small_registry, generated, c
     assert_same_rows(tmp_path / "dask", tmp_path / "single.parquet")
 
 
+def test_title_column_is_read_as_in_the_single_process(small_registry, generated, cluster, tmp_path):
+    model, _ = small_registry.load()
+    predict_file(model, str(generated / "rows.csv"), str(tmp_path / "single.parquet"), title_column="role")
+    rows = predict_dask(None, str(generated / "rows.csv"), str(tmp_path / "dask"), scheduler=cluster.scheduler_address,
+                        registry=small_registry, title_column="role")
+    assert rows == ROWS
+    assert_same_rows(tmp_path / "dask", tmp_path / "single.parquet")
+    predict_file(model, str(generated / "rows.csv"), str(tmp_path / "untitled.parquet"))
+    titled, untitled = pd.read_parquet(tmp_path / "single.parquet"), pd.read_parquet(tmp_path / "untitled.parquet")
+    has_role = titled["role"].fillna("").ne("").to_numpy()
+    moved = ~np.isclose(titled["confidence"], untitled["confidence"], rtol=0, atol=1e-9)
+    assert moved[has_role].mean() > 0.9 and not moved[~has_role].any()
+
+
 def test_empty_text_in_a_partition_names_partition_and_row(small_registry, cluster, tmp_path):
     path = tmp_path / "bad.csv"
     pd.DataFrame({"text": ["reconcile vendor statements", "", "answer calls"]}).to_csv(path, index=False)
@@ -94,6 +112,7 @@ def test_empty_text_in_a_partition_names_partition_and_row(small_registry, clust
     ("id,text\n1,post invoices\n", "in.jsonl", {}, "reads CSV or Parquet files, not jsonl"),
     (None, "missing.csv", {}, "no such file"),
     ("id,text\n1,post invoices\n", "in.csv", {"jobs": True}, "no column 'description'"),
+    ("id,text\n1,post invoices\n", "in.csv", {"title_column": "role"}, "no column 'role'"),
 ])
 def test_bad_input_fails_before_any_cluster_starts(small_registry, tmp_path, content, name, kwargs, message):
     path = tmp_path / name
