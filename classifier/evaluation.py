@@ -169,7 +169,7 @@ def _slice_table(frame: pd.DataFrame, cols: dict, key: str) -> dict:
 
 
 def cross_validate(make_model, frame: pd.DataFrame, folds: int = 5, random_state: int = 0,
-                   progress=None, fit_titles=None, titled: bool = False):
+                   progress=None, fit_titles=None) -> tuple[dict, dict]:
     """Out-of-fold predictions of grouped k-fold CV: no group (occupation, template) in two folds.
 
     A held-out group's titles leave the training fold with its texts, so the title reader can
@@ -182,20 +182,14 @@ def cross_validate(make_model, frame: pd.DataFrame, folds: int = 5, random_state
     progress : callable, optional
         Called with (fold, folds) after each fold.
     fit_titles : sequence of str, optional
-        The title each row is trained with (see :func:`datasets.titles.training_titles`); by
-        default the frame's ``title`` column when it has one.
-    titled : bool
-        Also predict each held-out row with its ``title``.
+        The title each row is trained with (see :func:`datasets.titles.training_titles`).
 
     Returns
     -------
-    dict of column arrays like ``TaskModel.predict_columns``, in ``frame`` order, read without
-    titles; with ``titled`` a pair: those and the same read with the rows' titles.
+    (plain, with_titles) : two dicts of column arrays like ``TaskModel.predict_columns``, in
+    ``frame`` order: the held-out rows read without titles, and read with their ``title``.
     """
     n = len(frame)
-    has_titles = "title" in frame
-    if fit_titles is None and has_titles:
-        fit_titles = frame["title"]
     fit_titles = None if fit_titles is None else np.asarray(fit_titles, dtype=object)
     plain: dict[str, np.ndarray] = {}
     with_titles: dict[str, np.ndarray] = {}
@@ -206,12 +200,11 @@ def cross_validate(make_model, frame: pd.DataFrame, folds: int = 5, random_state
                                  titles=None if fit_titles is None else fit_titles[train])
         texts = frame["text"].iloc[test].tolist()
         _fill(plain, model.predict_columns(texts), test, n)
-        if titled:
-            titles = frame["title"].iloc[test].tolist() if has_titles else None
-            _fill(with_titles, model.predict_columns(texts, titles), test, n)
+        titles = frame["title"].iloc[test].tolist() if "title" in frame else None
+        _fill(with_titles, model.predict_columns(texts, titles), test, n)
         if progress:
             progress(k, folds)
-    return (plain, with_titles) if titled else plain
+    return plain, with_titles
 
 
 def _fill(oof: dict[str, np.ndarray], cols: dict, rows: np.ndarray, n: int) -> None:

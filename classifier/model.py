@@ -309,12 +309,11 @@ class TaskModel(BaseEstimator):
         title's words in an explanation are marked ``from_title``.
         """
         texts = list(texts)
+        titles = _as_titles(titles, len(texts))
         cols = self.predict_columns(texts, titles)
-        row_titles = _as_titles(titles, len(texts)) if titles is not None else None
         predictions = []
         for i in range(len(texts)):
-            title = row_titles[i] if row_titles is not None else ""
-            explanation = (self._explain(texts[i], cols["_X"][i], cols["category"][i], top_terms, title)
+            explanation = (self._explain(texts[i], cols["_X"][i], cols["category"][i], top_terms, titles[i])
                            if explain else None)
             predictions.append(Prediction(
                 category=str(cols["category"][i]),

@@ -59,7 +59,7 @@ def fit_frame(frame: pd.DataFrame, params: dict | None = None) -> TaskModel:
 def cross_validate_titled(make_model, frame: pd.DataFrame, folds: int, progress=None) -> dict:
     """Grouped CV figures read without titles (``cv``) and with each row's title (``cv_with_title``)."""
     occupations = load_occupations()
-    plain, titled = cross_validate(make_model, frame, folds=folds, fit_titles=training_titles(frame), titled=True,
+    plain, titled = cross_validate(make_model, frame, folds=folds, fit_titles=training_titles(frame),
                                    progress=progress)
     return {"cv": evaluate_predictions(frame, plain, frame["exposure"], occupations),
             "cv_with_title": evaluate_predictions(frame, titled, frame["exposure"], occupations, slices=False)}

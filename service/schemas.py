@@ -373,11 +373,6 @@ def jobs_request(limits: Limits) -> Object:
                  "description": "Responsibilities:\n- Process vendor invoices\n- Answer supplier calls"})
 
 
-def _title_term() -> Object:
-    return Object({"term": String(), "weight": Number(), "from_title": Boolean()},
-                  required=("term", "weight", "from_title"), name="TitleTerm")
-
-
 def titles_request(limits: Limits) -> Object:
     """Body of ``POST /v1/titles``."""
     title = String(max_length=MAX_TITLE_CHARS, non_blank=True, description="One job title.")
@@ -390,7 +385,7 @@ def titles_request(limits: Limits) -> Object:
 
 def titles_response() -> Object:
     share = Number(minimum=0, maximum=1)
-    term = _title_term()
+    term = _term()
     occupation = Object({"title": String(), "onet_soc_code": String(), "occupation": String(),
                          "similarity": share}, required=("title", "onet_soc_code", "occupation", "similarity"),
                         name="NearestOccupation")
@@ -473,7 +468,7 @@ def job_prediction_schema() -> Object:
                      required=("text", "kind", "duty_probability"), name="LeftOut",
                      description="A part of the description that is not taken as a duty, what the duty finder "
                                  "took it to be, and its probability of being a duty all the same.")
-    term = _title_term()
+    term = _term()
     return Object({
         "title": String(), "category": String(enum=LABELS),
         "share_bpo_front_office": share, "share_bpo_back_office": share, "share_kpo": share,

@@ -93,3 +93,16 @@ def test_lead_terms_are_credited_to_the_opening_words_they_come_from():
     surface = _SurfaceIndex("Collect past-due bills, then collect the bills again")
     assert surface.credit("V:collect_bill", "lead") == [("collect", 0.5), ("bills", 0.5)]
     assert surface.credit("L:collect", "lead") == [("collect", 1.0)]
+
+
+def test_cross_validation_reads_held_out_rows_with_and_without_their_title():
+    """Every row is predicted once out of fold, both ways; a row without a title reads the same."""
+    from classifier.evaluation import cross_validate
+    frame = load_corpus().sample(600, random_state=0).reset_index(drop=True)
+    frame["title"] = np.where(np.arange(len(frame)) % 3 == 0, "", frame["domain"])  # stand-in job titles
+    plain, with_titles = cross_validate(lambda: TaskModel(calibration_folds=0), frame, folds=3,
+                                        fit_titles=frame["title"])
+    assert set(plain) == set(with_titles) and len(plain["category"]) == len(frame)
+    untitled = frame["title"].eq("").to_numpy()
+    np.testing.assert_array_equal(plain["confidence"][untitled], with_titles["confidence"][untitled])
+    assert not np.allclose(plain["confidence"][~untitled], with_titles["confidence"][~untitled])
